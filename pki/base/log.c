@@ -1,0 +1,203 @@
+/* Logging: one line per call, written with a single write(2) so that lines from several
+ * threads never interleave. */
+#include "pki/base/log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 4096
+#define HEX_SHOWN 64
+
+static const char *const group_names[] = {
+#define DP_X_GROUP(id, name) name,
+	DP_LOG_GROUP_LIST(DP_X_GROUP)
+#undef DP_X_GROUP
+};
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+static _Atomic int levels[DP_LOG_GROUP_COUNT] = {
+	[0 ... DP_LOG_GROUP_COUNT - 1] = DP_LOG_INFO,
+};
+static _Atomic bool as_json;
+static _Atomic int out_fd = STDERR_FILENO;
+
+static int parse_level(const char *s, size_t n, enum dp_log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strlen(level_names[i]) == n && strncasecmp(s, level_names[i], n) == 0) {
+			*out = (enum dp_log_level)i;
+			return DP_OK;
+		}
+	}
+	return dp_err_set(DP_ERR_CONFIG, "unknown log level '%.*s' (error, warn, info, debug)",
+			  (int)n, s);
+}
+
+static int parse_group(const char *s, size_t n, enum dp_log_group *out)
+{
+	for (int i = 0; i < DP_LOG_GROUP_COUNT; i++) {
+		if (strlen(group_names[i]) == n && strncasecmp(s, group_names[i], n) == 0) {
+			*out = (enum dp_log_group)i;
+			return DP_OK;
+		}
+	}
+	return dp_err_set(DP_ERR_CONFIG, "unknown log group '%.*s'", (int)n, s);
+}
+
+int dp_log_configure(const char *spec)
+{
+	int next[DP_LOG_GROUP_COUNT];
+	for (int i = 0; i < DP_LOG_GROUP_COUNT; i++)
+		next[i] = atomic_load(&levels[i]);
+
+	const char *p = spec;
+	while (*p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		enum dp_log_level l = DP_LOG_INFO;
+		int r;
+		if (eq == NULL) {
+			r = parse_level(p, n, &l);
+			if (r)
+				return r;
+			for (int i = 0; i < DP_LOG_GROUP_COUNT; i++)
+				next[i] = (int)l;
+		} else {
+			enum dp_log_group g = DP_LOG_MAIN;
+			r = parse_group(p, (size_t)(eq - p), &g);
+			if (r)
+				return r;
+			r = parse_level(eq + 1, n - (size_t)(eq - p) - 1, &l);
+			if (r)
+				return r;
+			next[g] = (int)l;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	for (int i = 0; i < DP_LOG_GROUP_COUNT; i++)
+		atomic_store(&levels[i], next[i]);
+	return DP_OK;
+}
+
+void dp_log_set_level(enum dp_log_group g, enum dp_log_level l)
+{
+	if ((int)g >= 0 && g < DP_LOG_GROUP_COUNT)
+		atomic_store(&levels[g], (int)l);
+}
+
+void dp_log_set_fd(int fd)
+{
+	atomic_store(&out_fd, fd);
+}
+
+void dp_log_set_json(bool json)
+{
+	atomic_store(&as_json, json);
+}
+
+bool dp_log_enabled(enum dp_log_group g, enum dp_log_level l)
+{
+	if ((int)g < 0 || g >= DP_LOG_GROUP_COUNT)
+		return false;
+	return (int)l <= atomic_load(&levels[g]);
+}
+
+/* Appends s to buf as the inside of a JSON string. */
+static size_t json_escape(char *buf, size_t cap, size_t pos, const char *s)
+{
+	static const char hexd[] = "0123456789abcdef";
+	for (; *s != '\0' && pos + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			buf[pos++] = '\\';
+			buf[pos++] = (char)c;
+		} else if (c == '\n') {
+			buf[pos++] = '\\';
+			buf[pos++] = 'n';
+		} else if (c < 0x20) {
+			memcpy(buf + pos, "\\u00", 4);
+			buf[pos + 4] = hexd[c >> 4];
+			buf[pos + 5] = hexd[c & 15];
+			pos += 6;
+		} else {
+			buf[pos++] = (char)c;
+		}
+	}
+	return pos;
+}
+
+static void write_all(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(atomic_load(&out_fd), p, n);
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void dp_log(enum dp_log_group g, enum dp_log_level l, const char *fmt, ...)
+{
+	if (!dp_log_enabled(g, l))
+		return;
+
+	char msg[LINE_MAX_BYTES];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[48];
+	size_t wl = strftime(when, sizeof(when) - 6, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + wl, sizeof(when) - wl, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
+
+	char line[LINE_MAX_BYTES + 256];
+	size_t pos;
+	if (atomic_load(&as_json)) {
+		pos = (size_t)snprintf(line, sizeof(line),
+				       "{\"ts\":\"%s\",\"level\":\"%s\",\"group\":\"%s\",\"msg\":\"",
+				       when, level_names[l], group_names[g]);
+		pos = json_escape(line, sizeof(line) - 3, pos, msg);
+		memcpy(line + pos, "\"}\n", 3);
+		pos += 3;
+	} else {
+		int n = snprintf(line, sizeof(line), "%s %-5s %s: %s\n", when, level_names[l],
+				 group_names[g], msg);
+		pos = n < 0 ? 0 : (size_t)n;
+		if (pos >= sizeof(line)) {
+			pos = sizeof(line) - 1;
+			line[pos - 1] = '\n';
+		}
+	}
+	write_all(line, pos);
+}
+
+void dp_log_hex(enum dp_log_group g, enum dp_log_level l, const char *label,
+		const uint8_t *data, size_t len)
+{
+	if (!dp_log_enabled(g, l))
+		return;
+	static const char hexd[] = "0123456789ABCDEF";
+	char hex[HEX_SHOWN * 2 + 1];
+	size_t shown = len < HEX_SHOWN ? len : HEX_SHOWN;
+	for (size_t i = 0; i < shown; i++) {
+		hex[2 * i] = hexd[data[i] >> 4];
+		hex[2 * i + 1] = hexd[data[i] & 15];
+	}
+	hex[2 * shown] = '\0';
+	dp_log(g, l, "%s (%zu bytes): %s%s", label, len, hex, shown < len ? "..." : "");
+}

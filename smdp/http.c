@@ -1,0 +1,257 @@
+/* libmicrohttpd front end (contract in http.h).
+ * libmicrohttpd calls the access handler several times per request: once with the
+ * headers, once per body chunk, and once at the end; the body is accumulated into a
+ * bounded buffer and the route handler runs on the last call. */
+#include "smdp/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pki/base/log.h"
+
+/* SGP.22 TLS profile: ECDHE-ECDSA with AES-128 (GCM preferred, CBC-SHA256 allowed) on
+ * TLS 1.2, and TLS_AES_128_GCM_SHA256 on TLS 1.3, P-256 only, server order. */
+#define TLS_PRIORITIES \
+	"NONE:+VERS-TLS1.3:+VERS-TLS1.2:+ECDHE-ECDSA:+AES-128-GCM:+AES-128-CBC:+AEAD:" \
+	"+SHA256:+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SHA256:+GROUP-SECP256R1:" \
+	"+COMP-NULL:+CTYPE-X509:%SERVER_PRECEDENCE"
+
+struct dp_http_server {
+	struct MHD_Daemon *daemon;
+	const struct dp_http_route *routes;
+	size_t n_routes;
+	void *ctx;
+	size_t body_max;
+	uint16_t port;
+};
+
+struct request_state {
+	struct dp_buf body;
+	bool too_large;
+};
+
+static enum MHD_Result send_simple(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static const struct dp_http_route *find_route(const struct dp_http_server *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_routes; i++) {
+		if (strcmp(s->routes[i].path, path) == 0)
+			return &s->routes[i];
+	}
+	return NULL;
+}
+
+static enum MHD_Result dispatch(struct dp_http_server *s, struct MHD_Connection *c,
+				const struct dp_http_route *route, const char *method,
+				const char *url, struct request_state *st)
+{
+	struct dp_http_request req = {
+		.method = method,
+		.path = url,
+		.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_TYPE),
+		.admin_protocol = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Admin-Protocol"),
+		.body = st->body.data,
+		.body_len = st->body.len,
+	};
+	struct dp_http_response resp = { .status = 200 };
+	dp_buf_init(&resp.body, (size_t)16 << 20);
+
+	int r = route->handler(s->ctx, &req, &resp);
+	enum MHD_Result ret;
+	if (r != DP_OK) {
+		dp_log_error(DP_LOG_HTTP, "%s %s: %s (%s)", method, url, dp_strerror(r),
+			     dp_err_detail());
+		dp_buf_deinit(&resp.body);
+		return send_simple(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "the server could not answer this request\n");
+	}
+	struct MHD_Response *mr = MHD_create_response_from_buffer(
+		resp.body.len, resp.body.len ? resp.body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+	dp_buf_deinit(&resp.body);
+	if (mr == NULL)
+		return MHD_NO;
+	if (resp.content_type != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
+	if (resp.admin_protocol != NULL)
+		MHD_add_response_header(mr, "X-Admin-Protocol", resp.admin_protocol);
+	ret = MHD_queue_response(c, resp.status, mr);
+	MHD_destroy_response(mr);
+	dp_log_info(DP_LOG_HTTP, "%s %s -> %u", method, url, resp.status);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct dp_http_server *s = cls;
+	struct request_state *st = *con_cls;
+
+	if (st == NULL) {
+		/* first call: headers only */
+		st = calloc(1, sizeof(*st));
+		if (st == NULL)
+			return MHD_NO;
+		dp_buf_init(&st->body, s->body_max);
+		*con_cls = st;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!st->too_large && dp_buf_append(&st->body, upload_data, *upload_data_size))
+			st->too_large = true; /* keep reading, answer 413 at the end */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	const struct dp_http_route *route = find_route(s, url);
+	if (route == NULL) {
+		dp_log_info(DP_LOG_HTTP, "%s %s -> 404", method, url);
+		return send_simple(c, MHD_HTTP_NOT_FOUND, "no such path on this SM-DP+\n");
+	}
+	if (strcmp(method, route->method) != 0) {
+		dp_log_info(DP_LOG_HTTP, "%s %s -> 405", method, url);
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+			strlen("method not allowed\n"), (void *)"method not allowed\n",
+			MHD_RESPMEM_PERSISTENT);
+		if (r == NULL)
+			return MHD_NO;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, route->method);
+		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (st->too_large) {
+		dp_log_warn(DP_LOG_HTTP, "%s %s -> 413 (body over %zu bytes)", method, url,
+			    s->body_max);
+		return send_simple(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+	}
+	return dispatch(s, c, route, method, url, st);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request_state *st = *con_cls;
+	if (st != NULL) {
+		dp_buf_deinit(&st->body);
+		free(st);
+		*con_cls = NULL;
+	}
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	dp_log_warn(DP_LOG_HTTP, "libmicrohttpd: %s", msg);
+}
+
+int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_http_route *routes,
+		  size_t n_routes, void *ctx, struct dp_http_server **out)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(cfg->address, ':') != NULL) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(cfg->port);
+		if (inet_pton(AF_INET6, cfg->address, &a->sin6_addr) != 1)
+			return dp_err_set(DP_ERR_CONFIG, "listen address '%s' is not an IPv6 address",
+					  cfg->address);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons(cfg->port);
+		if (inet_pton(AF_INET, cfg->address, &a->sin_addr) != 1)
+			return dp_err_set(DP_ERR_CONFIG, "listen address '%s' is not an IPv4 address",
+					  cfg->address);
+	}
+
+	struct dp_http_server *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return dp_err_set(DP_ERR_NOMEM, "http server");
+	s->routes = routes;
+	s->n_routes = n_routes;
+	s->ctx = ctx;
+	s->body_max = cfg->body_max;
+
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	struct MHD_OptionItem opts[16];
+	size_t n = 0;
+	/* the logger first, so that libmicrohttpd reports even option errors through it */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+					     cfg->connection_timeout_s, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit,
+					     NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+					     (intptr_t)on_completed, NULL };
+	if (!cfg->plain_http) {
+		if (cfg->tls_cert_pem == NULL || cfg->tls_key_pem == NULL) {
+			free(s);
+			return dp_err_set(DP_ERR_CONFIG, "TLS needs a certificate and a key");
+		}
+		flags |= MHD_USE_TLS;
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						     (void *)cfg->tls_cert_pem };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						     (void *)cfg->tls_key_pem };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+						     (void *)TLS_PRIORITIES };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+				     MHD_OPTION_END);
+	if (s->daemon == NULL) {
+		free(s);
+		return dp_err_set(DP_ERR_CONFIG,
+				  "cannot listen on %s port %u (address in use, or the TLS "
+				  "certificate/key was refused)",
+				  cfg->address, cfg->port);
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon,
+							       MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : cfg->port;
+	*out = s;
+	return DP_OK;
+}
+
+uint16_t dp_http_port(const struct dp_http_server *s)
+{
+	return s->port;
+}
+
+void dp_http_stop(struct dp_http_server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}

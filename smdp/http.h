@@ -1,0 +1,61 @@
+/* The HTTP(S) front end: libmicrohttpd with a thread pool, TLS through GnuTLS with an
+ * ECDSA certificate, bounded request bodies, a route table.
+ * Handlers see a whole request (body already accumulated within the cap) and fill a
+ * response; they never touch libmicrohttpd. */
+#ifndef DP_SMDP_HTTP_H
+#define DP_SMDP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pki/base/buf.h"
+#include "pki/base/error.h"
+
+struct dp_http_listener_config {
+	const char *address;       /* "127.0.0.1", "::1", "0.0.0.0" */
+	uint16_t port;             /* 0 = any free port (see dp_http_port) */
+	bool plain_http;           /* no TLS (only behind a TLS-terminating proxy) */
+	const char *tls_cert_pem;  /* PEM text: DPtls certificate (+ chain) */
+	const char *tls_key_pem;   /* PEM text: its private key */
+	unsigned threads;          /* thread pool size */
+	unsigned connection_timeout_s;
+	unsigned connection_limit;
+	size_t body_max;           /* larger bodies get 413 before any handler runs */
+};
+
+struct dp_http_request {
+	const char *method;
+	const char *path;
+	const char *content_type;     /* NULL when absent */
+	const char *admin_protocol;   /* X-Admin-Protocol, NULL when absent */
+	const uint8_t *body;
+	size_t body_len;
+};
+
+struct dp_http_response {
+	unsigned status;              /* HTTP status; 200 by default */
+	const char *content_type;     /* static string; NULL = no body type */
+	const char *admin_protocol;   /* X-Admin-Protocol to send, or NULL */
+	struct dp_buf body;           /* capped; freed by the server */
+};
+
+/* A handler returns DP_OK after filling resp; any error becomes a coded 4xx/5xx answer
+ * written by the server (never a crash). */
+typedef int (*dp_http_handler)(void *ctx, const struct dp_http_request *req,
+			       struct dp_http_response *resp);
+
+struct dp_http_route {
+	const char *path;   /* exact match */
+	const char *method; /* "POST"; other methods on the path get 405 */
+	dp_http_handler handler;
+};
+
+struct dp_http_server;
+
+int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_http_route *routes,
+		  size_t n_routes, void *ctx, struct dp_http_server **out) DP_WUR;
+uint16_t dp_http_port(const struct dp_http_server *s);
+void dp_http_stop(struct dp_http_server *s);
+
+#endif

@@ -1,0 +1,160 @@
+/* Bounded buffers, the error table, secret helpers and log configuration. */
+#include "test/support/support.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pki/base/buf.h"
+#include "pki/base/error.h"
+#include "pki/base/log.h"
+#include "pki/base/secure.h"
+
+static void buf_limit(void **state)
+{
+	struct dp_buf b;
+	dp_buf_init(&b, 10);
+	assert_int_equal(dp_buf_append(&b, "0123456789", 10), 0);
+	assert_int_equal(dp_buf_append_byte(&b, 'x'), DP_ERR_TOO_LONG);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.data, "0123456789", 10);
+	const char *s;
+	assert_int_equal(dp_buf_cstr(&b, &s), 0);
+	assert_string_equal(s, "0123456789");
+	dp_buf_reset(&b);
+	assert_int_equal(dp_buf_printf(&b, "%d-%s", 42, "ab"), 0);
+	assert_int_equal(b.len, 5);
+	assert_int_equal(dp_buf_printf(&b, "%s", "123456"), DP_ERR_TOO_LONG);
+	assert_int_equal(b.len, 5);
+	size_t n;
+	uint8_t *p = dp_buf_take(&b, &n);
+	assert_int_equal(n, 5);
+	assert_memory_equal(p, "42-ab", 5);
+	free(p);
+	assert_null(b.data);
+	dp_buf_deinit(&b);
+}
+
+static void buf_growth(void **state)
+{
+	struct dp_buf b;
+	dp_buf_init_secret(&b, 100000);
+	for (int i = 0; i < 100000; i++)
+		assert_int_equal(dp_buf_append_byte(&b, (uint8_t)i), 0);
+	assert_int_equal(b.len, 100000);
+	for (int i = 0; i < 100000; i++)
+		assert_int_equal(b.data[i], (uint8_t)i);
+	dp_buf_deinit(&b);
+	dp_buf_deinit(&b); /* twice is harmless */
+}
+
+static void cursor(void **state)
+{
+	const uint8_t d[] = { 1, 2, 3 };
+	struct dp_cursor c = dp_cursor_make(d, 3);
+	uint8_t v;
+	const uint8_t *p;
+	assert_int_equal(dp_cursor_get_u8(&c, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(dp_cursor_get_bytes(&c, 3, &p), DP_ERR_DER_TRUNCATED);
+	assert_int_equal(dp_cursor_get_bytes(&c, 2, &p), 0);
+	assert_true(dp_cursor_done(&c));
+	assert_int_equal(dp_cursor_skip(&c, 1), DP_ERR_DER_TRUNCATED);
+}
+
+static void errors(void **state)
+{
+	assert_string_equal(dp_strerror(DP_OK), "success");
+	assert_string_equal(dp_strerror(DP_ERR_HEX_CHAR), "invalid hex digit");
+	assert_string_equal(dp_errname(DP_ERR_DER_INDEFINITE), "DP_ERR_DER_INDEFINITE");
+	assert_string_equal(dp_strerror(12345), "unknown error");
+	assert_string_equal(dp_strerror(DP_ERR_FIRST_), "unknown error");
+	/* every code has a distinct name and a message */
+	for (int e = DP_ERR_FIRST_ + 1; e < DP_ERR_LAST_; e++) {
+		assert_true(strlen(dp_strerror(e)) > 3);
+		for (int f = e + 1; f < DP_ERR_LAST_; f++)
+			assert_string_not_equal(dp_errname(e), dp_errname(f));
+	}
+	assert_int_equal(dp_err_set(DP_ERR_IO, "file %s", "x"), DP_ERR_IO);
+	assert_string_equal(dp_err_detail(), "file x");
+	assert_int_equal(dp_err_wrap(DP_ERR_IO, "loading"), DP_ERR_IO);
+	assert_string_equal(dp_err_detail(), "loading: file x");
+	dp_err_clear();
+	assert_string_equal(dp_err_detail(), "");
+	char longer[2000];
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	dp_err_set(DP_ERR_IO, "%s", longer);
+	dp_err_wrap(DP_ERR_IO, "%s", longer);
+	assert_true(strlen(dp_err_detail()) < 1000);
+}
+
+static void secrets(void **state)
+{
+	uint8_t a[16], b[16];
+	memset(a, 7, sizeof(a));
+	memcpy(b, a, sizeof(b));
+	assert_true(dp_ct_equal(a, b, 16));
+	b[15] ^= 1;
+	assert_false(dp_ct_equal(a, b, 16));
+	dp_wipe(a, sizeof(a));
+	for (size_t i = 0; i < sizeof(a); i++)
+		assert_int_equal(a[i], 0);
+	char *s = strdup("1234");
+	dp_free_secret_str(s);
+	dp_free_secret(NULL, 5);
+}
+
+static void log_config(void **state)
+{
+	assert_int_equal(dp_log_configure("warn"), 0);
+	assert_false(dp_log_enabled(DP_LOG_ES9, DP_LOG_INFO));
+	assert_true(dp_log_enabled(DP_LOG_ES9, DP_LOG_WARN));
+	assert_int_equal(dp_log_configure("info,es9=debug,db=error"), 0);
+	assert_true(dp_log_enabled(DP_LOG_ES9, DP_LOG_DEBUG));
+	assert_false(dp_log_enabled(DP_LOG_DB, DP_LOG_WARN));
+	assert_true(dp_log_enabled(DP_LOG_HTTP, DP_LOG_INFO));
+	/* a bad spec changes nothing */
+	assert_int_equal(dp_log_configure("es9=loud"), DP_ERR_CONFIG);
+	assert_int_equal(dp_log_configure("nosuch=info"), DP_ERR_CONFIG);
+	assert_true(dp_log_enabled(DP_LOG_ES9, DP_LOG_DEBUG));
+}
+
+static void log_output(void **state)
+{
+	int fds[2];
+	char got[8192];
+	assert_int_equal(pipe(fds), 0);
+	dp_log_set_fd(fds[1]);
+	assert_int_equal(dp_log_configure("info"), 0);
+	dp_log_set_json(true);
+	dp_log_info(DP_LOG_ES9, "json line with \"quotes\" and\nnewline");
+	dp_log_debug(DP_LOG_ES9, "not shown");
+	dp_log_set_json(false);
+	const uint8_t bytes[100] = { 0xAB, 0xCD };
+	dp_log_hex(DP_LOG_DB, DP_LOG_WARN, "capped", bytes, sizeof(bytes));
+	dp_log_set_fd(2);
+	close(fds[1]);
+	ssize_t n = read(fds[0], got, sizeof(got) - 1);
+	close(fds[0]);
+	assert_true(n > 0);
+	got[n] = '\0';
+	assert_non_null(strstr(got, "\"level\":\"info\",\"group\":\"es9\","
+				    "\"msg\":\"json line with \\\"quotes\\\" and\\nnewline\"}\n"));
+	assert_null(strstr(got, "not shown"));
+	/* 64 bytes shown (128 digits), then "..." */
+	assert_non_null(strstr(got, " warn  db: capped (100 bytes): ABCD0000"));
+	const char *hex = strstr(got, "ABCD");
+	assert_non_null(hex);
+	assert_int_equal(strspn(hex, "0123456789ABCDEF"), 128);
+	assert_int_equal(strncmp(hex + 128, "...\n", 4), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(buf_limit), cmocka_unit_test(buf_growth), cmocka_unit_test(cursor),
+		cmocka_unit_test(errors),    cmocka_unit_test(secrets),    cmocka_unit_test(log_config), cmocka_unit_test(log_output),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
