@@ -107,7 +107,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct request_state *st = *con_cls;
 
 	if (st == NULL) {
-		/* first call: headers only */
+		/* first call: headers only. A declared length over the cap is refused before a
+		 * byte of the body is read. */
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > s->body_max) {
+			dp_log_warn(DP_LOG_HTTP, "%s %s -> 413 (Content-Length %s over %zu)", method,
+				    url, cl, s->body_max);
+			return send_simple(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+		}
 		st = calloc(1, sizeof(*st));
 		if (st == NULL)
 			return MHD_NO;
