@@ -69,7 +69,15 @@
 	X(DP_ERR_ECDSA_FORMAT, "ECDSA signature encoding is malformed") \
 	X(DP_ERR_EC_POINT, "public key point is malformed or not on the curve") \
 	X(DP_ERR_SCP03T_STRUCTURE, "SCP03t segment is malformed") \
-	X(DP_ERR_SCP03T_MAC, "SCP03t MAC does not verify")
+	X(DP_ERR_SCP03T_MAC, "SCP03t MAC does not verify") \
+	/* profilegen */ \
+	X(DP_ERR_PG_YAML, "profile YAML is not well-formed") \
+	X(DP_ERR_PG_SCHEMA, "profile YAML does not match the schema") \
+	X(DP_ERR_PG_VALUE, "profile field value is invalid") \
+	X(DP_ERR_PG_LUHN, "ICCID Luhn check digit is wrong") \
+	X(DP_ERR_PG_DUPLICATE, "profile YAML has a duplicate entry") \
+	X(DP_ERR_PG_PACKAGE, "profile package is malformed") \
+	X(DP_ERR_PG_CHECK, "profile package fails a validation rule")
 
 enum dp_err {
 	DP_OK = 0,

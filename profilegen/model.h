@@ -1,0 +1,22 @@
+/* The YAML model of one ProfileElement: a table of every PE type's members (names as in
+ * the ASN.1 module) drives both directions, YAML -> DER and DER -> YAML. Internal. */
+#ifndef DP_PROFILEGEN_MODEL_H
+#define DP_PROFILEGEN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pki/base/buf.h"
+#include "profilegen/yamldoc.h"
+
+/* Encodes the PE `alt` described by the YAML node v (a mapping of its members) into der
+ * (appended). Errors name the YAML line and field. */
+int dp_pg_pe_build(struct dp_pg_ydoc *y, const char *alt, yaml_node_t *v,
+		   struct dp_buf *der) DP_WUR;
+/* Appends the YAML list item ("  - <alt>:\n ...", at `indent`) describing one PE TLV. Fails
+ * when the PE does not decode or a member cannot be named (the caller writes raw:). */
+int dp_pg_pe_dump(const uint8_t *der, size_t len, int indent, struct dp_buf *out) DP_WUR;
+/* true when alt is a PE alternative the model describes. */
+int dp_pg_pe_known(const char *alt);
+
+#endif
