@@ -77,7 +77,11 @@
 	X(DP_ERR_PG_LUHN, "ICCID Luhn check digit is wrong") \
 	X(DP_ERR_PG_DUPLICATE, "profile YAML has a duplicate entry") \
 	X(DP_ERR_PG_PACKAGE, "profile package is malformed") \
-	X(DP_ERR_PG_CHECK, "profile package fails a validation rule")
+	X(DP_ERR_PG_CHECK, "profile package fails a validation rule") \
+	/* test eUICC */ \
+	X(DP_ERR_EUICC_FUNCTION, "ES10 function not supported by the test eUICC") \
+	X(DP_ERR_EUICC_REQUEST, "ES10 request is malformed") \
+	X(DP_ERR_EUICC_IDENTITY, "test eUICC identity is incomplete or inconsistent")
 
 enum dp_err {
 	DP_OK = 0,
