@@ -13,6 +13,7 @@
 #include "pki/base/buf.h"
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
+#include "pki/crypto/testpki.h"
 #include "smdp/db.h"
 #include "smdp/es9_routes.h"
 #include "smdp/http.h"
@@ -25,6 +26,8 @@ static const char usage_main[] =
 	"\n"
 	"commands:\n"
 	"  serve     run the SM-DP+ (ES9+ over HTTPS)\n"
+	"  pki       test PKI: create a CI and issue EUM, eUICC, DPauth, DPpb, DPtls and\n"
+	"            operator certificates ('smdp pki --help')\n"
 	"  version   print the version\n"
 	"  help      this text; 'smdp <command> --help' for a command's options\n";
 
@@ -239,6 +242,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pki") == 0)
+		return dp_testpki_main(argc - 1, argv + 1);
 	fprintf(stderr, "smdp: unknown command '%s'\n\n%s", argv[1], usage_main);
 	return EXIT_USAGE;
 }
