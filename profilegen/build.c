@@ -16,24 +16,12 @@
 
 int dp_pg_read_file(const char *path, size_t max, struct dp_buf *out)
 {
-	int r = DP_OK;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return dp_err_set(DP_ERR_IO, "%s: %s", path, strerror(errno));
-	uint8_t chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (out->len + n > max) {
-			r = dp_err_set(DP_ERR_TOO_LONG, "%s: larger than %zu bytes", path, max);
-			break;
-		}
-		r = dp_buf_append(out, chunk, n);
-		if (r)
-			break;
-	}
-	if (r == DP_OK && ferror(f))
-		r = dp_err_set(DP_ERR_IO, "%s: read error", path);
-	fclose(f);
+	/* at most `max` more bytes, whatever the buffer's own limit */
+	size_t saved = out->max;
+	if (max < out->max - out->len)
+		out->max = out->len + max;
+	int r = dp_buf_read_file(out, path);
+	out->max = saved;
 	return r;
 }
 

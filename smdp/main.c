@@ -51,23 +51,14 @@ static const char usage_serve[] =
 static int read_text_file(const char *path, char **out)
 {
 	struct dp_buf b;
-	int r;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return dp_err_set(DP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-	dp_buf_init_secret(&b, PEM_MAX);
-	char chunk[4096];
-	size_t n;
-	r = DP_OK;
-	while (r == DP_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		r = dp_buf_append(&b, chunk, n);
-	fclose(f);
 	const char *s;
+	dp_buf_init_secret(&b, PEM_MAX);
+	int r = dp_buf_read_file(&b, path);
 	if (r == DP_OK)
 		r = dp_buf_cstr(&b, &s);
 	if (r) {
 		dp_buf_deinit(&b);
-		return dp_err_wrap(r, "reading %s", path);
+		return r;
 	}
 	*out = (char *)dp_buf_take(&b, NULL);
 	return DP_OK;

@@ -1,6 +1,7 @@
 /* Bounded buffers (see buf.h). */
 #include "pki/base/buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,26 @@ int dp_buf_cstr(struct dp_buf *b, const char **out)
 	b->data[b->len] = '\0';
 	*out = (const char *)b->data;
 	return DP_OK;
+}
+
+int dp_buf_read_file(struct dp_buf *b, const char *path)
+{
+	uint8_t chunk[16384];
+	size_t n;
+	int r = DP_OK;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return dp_err_set(DP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+	while (r == DP_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		r = dp_buf_append(b, chunk, n);
+	if (r == DP_ERR_TOO_LONG)
+		dp_err_set(r, "%s is larger than %zu bytes", path, b->max);
+	else if (r == DP_OK && ferror(f))
+		r = dp_err_set(DP_ERR_IO, "cannot read %s", path);
+	fclose(f);
+	if (b->secret)
+		dp_wipe(chunk, sizeof(chunk));
+	return r;
 }
 
 uint8_t *dp_buf_take(struct dp_buf *b, size_t *len)

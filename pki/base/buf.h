@@ -31,6 +31,9 @@ int dp_buf_append_str(struct dp_buf *b, const char *s) DP_WUR;
 int dp_buf_printf(struct dp_buf *b, const char *fmt, ...) DP_PRINTF(2, 3) DP_WUR;
 /* Appends a NUL after the data without counting it in len; returns the data as a string. */
 int dp_buf_cstr(struct dp_buf *b, const char **out) DP_WUR;
+/* Appends the whole file at path; DP_ERR_TOO_LONG when it exceeds the buffer's maximum,
+ * DP_ERR_IO when it cannot be opened or read (the detail names the file). */
+int dp_buf_read_file(struct dp_buf *b, const char *path) DP_WUR;
 /* Hands the storage to the caller (free() it); the buffer is empty afterwards. */
 uint8_t *dp_buf_take(struct dp_buf *b, size_t *len);
 

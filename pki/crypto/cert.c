@@ -271,22 +271,7 @@ int dp_cert_from_pem(const char *pem, size_t len, struct dp_cert **out)
 
 static int read_file(const char *path, struct dp_buf *out)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t chunk[4096];
-	size_t n;
-	int r = DP_OK;
-
-	if (f == NULL)
-		return dp_err_set(DP_ERR_IO, "cannot open %s", path);
-	while (r == DP_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		r = dp_buf_append(out, chunk, n);
-	if (r == DP_OK && ferror(f))
-		r = dp_err_set(DP_ERR_IO, "cannot read %s", path);
-	else if (r)
-		dp_err_set(r, "%s is larger than %u bytes", path, FILE_MAX);
-	fclose(f);
-	dp_wipe(chunk, sizeof(chunk));
-	return r;
+	return dp_buf_read_file(out, path);
 }
 
 static bool is_pem(const struct dp_buf *b)

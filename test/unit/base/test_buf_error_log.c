@@ -48,6 +48,28 @@ static void buf_growth(void **state)
 	dp_buf_deinit(&b); /* twice is harmless */
 }
 
+static void read_file(void **state)
+{
+	struct dp_buf b;
+	char path[] = "/tmp/dp-buf-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	close(fd);
+	dp_buf_init(&b, 10);
+	assert_int_equal(dp_buf_read_file(&b, path), 0);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.data, "0123456789", 10);
+	dp_buf_reset(&b);
+	b.max = 9;
+	assert_int_equal(dp_buf_read_file(&b, path), DP_ERR_TOO_LONG);
+	assert_non_null(strstr(dp_err_detail(), "larger than 9 bytes"));
+	assert_int_equal(dp_buf_read_file(&b, "/nonexistent/file"), DP_ERR_IO);
+	assert_non_null(strstr(dp_err_detail(), "/nonexistent/file"));
+	unlink(path);
+	dp_buf_deinit(&b);
+}
+
 static void cursor(void **state)
 {
 	const uint8_t d[] = { 1, 2, 3 };
@@ -153,7 +175,7 @@ static void log_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(buf_limit), cmocka_unit_test(buf_growth), cmocka_unit_test(cursor),
+		cmocka_unit_test(buf_limit), cmocka_unit_test(buf_growth), cmocka_unit_test(read_file), cmocka_unit_test(cursor),
 		cmocka_unit_test(errors),    cmocka_unit_test(secrets),    cmocka_unit_test(log_config), cmocka_unit_test(log_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
