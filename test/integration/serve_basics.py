@@ -30,7 +30,7 @@ with tempfile.TemporaryDirectory() as tmp:
     subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
                    check=True)
     subprocess.run(["openssl", "req", "-new", "-x509", "-key", key, "-out", cert, "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
                    check=True, stderr=subprocess.DEVNULL)
 
     bad = subprocess.run([smdp, "serve", "--listen", "nonsense"], capture_output=True, text=True)
@@ -48,7 +48,7 @@ with tempfile.TemporaryDirectory() as tmp:
     ctx = ssl.create_default_context(cafile=cert)
 
     def call(method, path, body=None, headers=None):
-        c = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
         data = r.read()
@@ -71,7 +71,7 @@ with tempfile.TemporaryDirectory() as tmp:
     r, _, _ = call("POST", "/gsma/rsp2/es9plus/noSuchFunction", b"{}")
     check(r.status == 404, "unknown path gives 404")
     # a 10 MB body is refused from its Content-Length, before the body is sent
-    c = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
     c.putrequest("POST", path)
     c.putheader("Content-Type", "application/json")
     c.putheader("Content-Length", str(10 * 1024 * 1024))
@@ -80,7 +80,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.status == 413, f"10 MB body gives 413 before it is read ({r.status})")
     c.close()
     # a chunked body over the cap is cut off with 413 too
-    c = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
     c.request("POST", path, body=iter([b"x" * 65536] * 5), encode_chunked=True,
               headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
     r = c.getresponse()
@@ -89,7 +89,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
     tls12 = ssl.create_default_context(cafile=cert)
     tls12.maximum_version = ssl.TLSVersion.TLSv1_2
-    c = http.client.HTTPSConnection("localhost", port, context=tls12, timeout=10)
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=tls12, timeout=10)
     c.request("POST", path, b"{}")
     c.getresponse().read()
     check(c.sock.cipher()[0] == "ECDHE-ECDSA-AES128-GCM-SHA256", "TLS 1.2 picks ECDHE-ECDSA-AES128-GCM-SHA256")
