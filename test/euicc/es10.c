@@ -1,12 +1,14 @@
-/* The test eUICC's ES10 dispatcher and the functions of the authentication phase.
+/* The test eUICC's ES10 dispatcher and the functions of the download.
  * SGP.22 5.7.7 GetEUICCChallenge, 5.7.8/5.7.9 GetEUICCInfo, 5.7.13 AuthenticateServer,
- * 5.7.20 GetEID; download-path.md 3.2, 4.2, 7.2. */
+ * 5.7.14 PrepareDownload, 5.7.15 LoadBoundProfilePackage (segments of 2.5.5), 5.7.20
+ * GetEID; download-path.md 3.2, 4.2, 4.4-4.7, 7.2. */
 #include "test/euicc/es10.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/objects.h>
 #include <openssl/rand.h>
 
 #include "pki/asn1/asn1.h"
@@ -15,6 +17,7 @@
 #include "pki/base/secure.h"
 #include "pki/crypto/ecdsa.h"
 #include "pki/crypto/kdf.h"
+#include "pki/crypto/scp03t.h"
 
 enum {
 	TAG_GET_EUICC_CHALLENGE = 0xBF2E,
@@ -22,6 +25,21 @@ enum {
 	TAG_GET_EUICC_INFO2 = 0xBF22,
 	TAG_GET_EUICC_DATA = 0xBF3E,
 	TAG_AUTHENTICATE_SERVER = 0xBF38,
+	TAG_PREPARE_DOWNLOAD = 0xBF21,
+	TAG_BPP = 0xBF36,
+	TAG_INITIALISE_SECURE_CHANNEL = 0xBF23,
+	TAG_CONFIGURE_ISDP = 0xBF24,
+	TAG_STORE_METADATA = 0xBF25,
+	TAG_PIR = 0xBF37,
+	TAG_PIR_DATA = 0xBF27,
+	TAG_NOTIFICATION_METADATA = 0xBF2F,
+	TAG_OTPK = 0x5F49,
+	SIG_TLV_BYTES = 3 + DP_ECDSA_RS_BYTES, /* 5F37 40 r||s */
+	OID_DER_MAX = 64,
+	PROFILES_MAX = 8,
+	NOTIFICATIONS_MAX = 16,
+	METADATA_MAX = 8 * 1024,
+	PACKAGE_MAX = 1024 * 1024,
 	CHALLENGE_BYTES = 16,
 	TID_MAX = 16,
 	ADDRESS_MAX = 255,
@@ -37,6 +55,39 @@ struct session {
 	char address[ADDRESS_MAX + 1];
 	uint8_t server_challenge[CHALLENGE_BYTES];
 	struct dp_cert *dpauth; /* owned */
+	uint8_t signature1[SIG_TLV_BYTES]; /* our euiccSignature1 TLV, for smdpSignature2 */
+	/* After PrepareDownload: */
+	bool prepared;
+	struct dp_cert *dppb; /* owned */
+	uint8_t oid_der[OID_DER_MAX]; /* 06 L <SM-DP+ OID of CERT.DPpb> */
+	size_t oid_der_len;
+};
+
+/* Where the stream of LoadBoundProfilePackage segments stands (SGP.22 2.5.5). */
+enum bpp_stage {
+	BPP_IDLE,     /* expecting BF36 + BF23 */
+	BPP_A0,       /* expecting A0 + 87 ConfigureISDP */
+	BPP_A1,       /* expecting the A1 header */
+	BPP_88,       /* expecting 88 segments until A1 is complete */
+	BPP_A2_OR_A3, /* expecting A2 + 87 ReplaceSessionKeys or the A3 header */
+	BPP_A3,       /* expecting the A3 header (after A2) */
+	BPP_86,       /* expecting 86 segments until A3 is complete */
+	BPP_DONE,     /* the result is out; further segments are ignored */
+};
+
+struct bpp {
+	enum bpp_stage stage;
+	struct dp_scp03t *scp; /* owned */
+	size_t left;           /* bytes still to come in the open A1 or A3 */
+	struct dp_buf metadata, package;
+	uint8_t aid[16];
+	bool has_aid, has_meta;
+	struct dp_euicc_profile meta; /* parsed StoreMetadata (pointers unused) */
+};
+
+struct pending {
+	uint8_t *der; /* owned */
+	size_t len;
 };
 
 struct dp_euicc {
@@ -45,12 +96,44 @@ struct dp_euicc {
 	bool challenge_valid;
 	uint8_t challenge[CHALLENGE_BYTES];
 	struct session session;
+	/* The one-time key pair of the last PrepareDownload; kept for a retry (bppEuiccOtpk). */
+	EVP_PKEY *otsk;
+	uint8_t otpk[DP_CURVE_POINT_BYTES];
+	enum dp_curve ot_curve;
+	struct bpp bpp;
+	struct dp_euicc_profile profiles[PROFILES_MAX]; /* metadata and package owned */
+	size_t n_profiles;
+	struct pending notes[NOTIFICATIONS_MAX];
+	size_t n_notes;
+	uint64_t next_seq;
 };
 
 static void session_end(struct session *s)
 {
 	dp_cert_free(s->dpauth);
+	dp_cert_free(s->dppb);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Drops the secure channel and what was received of a BPP. */
+static void bpp_reset(struct bpp *b, enum bpp_stage stage)
+{
+	dp_scp03t_free(b->scp);
+	b->scp = NULL;
+	b->stage = stage;
+	b->left = 0;
+	dp_buf_reset(&b->metadata);
+	dp_buf_reset(&b->package);
+	b->has_aid = false;
+	b->has_meta = false;
+	memset(&b->meta, 0, sizeof(b->meta));
+}
+
+static void otsk_drop(struct dp_euicc *e)
+{
+	EVP_PKEY_free(e->otsk);
+	e->otsk = NULL;
+	memset(e->otpk, 0, sizeof(e->otpk));
 }
 
 int dp_euicc_new(struct dp_euicc_identity *id, struct dp_euicc **out)
@@ -64,6 +147,9 @@ int dp_euicc_new(struct dp_euicc_identity *id, struct dp_euicc **out)
 		return DP_ERR_NOMEM;
 	}
 	e->id = id;
+	e->next_seq = 1;
+	dp_buf_init(&e->bpp.metadata, METADATA_MAX);
+	dp_buf_init(&e->bpp.package, PACKAGE_MAX);
 	*out = e;
 	return DP_OK;
 }
@@ -73,6 +159,16 @@ void dp_euicc_free(struct dp_euicc *e)
 	if (e == NULL)
 		return;
 	session_end(&e->session);
+	bpp_reset(&e->bpp, BPP_IDLE);
+	dp_buf_deinit(&e->bpp.metadata);
+	dp_buf_deinit(&e->bpp.package);
+	otsk_drop(e);
+	for (size_t i = 0; i < e->n_profiles; i++) {
+		free((void *)e->profiles[i].metadata);
+		free((void *)e->profiles[i].package);
+	}
+	for (size_t i = 0; i < e->n_notes; i++)
+		free(e->notes[i].der);
 	dp_wipe(e->challenge, sizeof(e->challenge));
 	dp_euicc_identity_free(e->id);
 	free(e);
@@ -86,6 +182,31 @@ const struct dp_euicc_identity *dp_euicc_identity(const struct dp_euicc *e)
 void dp_euicc_set_time(struct dp_euicc *e, time_t at)
 {
 	e->at = at;
+}
+
+size_t dp_euicc_profile_count(const struct dp_euicc *e)
+{
+	return e->n_profiles;
+}
+
+const struct dp_euicc_profile *dp_euicc_profile_get(const struct dp_euicc *e, size_t i)
+{
+	return i < e->n_profiles ? &e->profiles[i] : NULL;
+}
+
+size_t dp_euicc_notification_count(const struct dp_euicc *e)
+{
+	return e->n_notes;
+}
+
+int dp_euicc_notification_get(const struct dp_euicc *e, size_t i, const uint8_t **der,
+			      size_t *len)
+{
+	if (i >= e->n_notes)
+		return dp_err_set(DP_ERR_NOT_FOUND, "notification %zu", i);
+	*der = e->notes[i].der;
+	*len = e->notes[i].len;
+	return DP_OK;
 }
 
 /* The request types whose value must be empty (or the tasn1 stand-in member only). */
@@ -129,8 +250,9 @@ static int get_euicc_data(struct dp_euicc *e, const struct dp_tlv *t, struct dp_
 	return dp_tlv_append(resp, TAG_GET_EUICC_DATA, v, sizeof(v));
 }
 
-/* BF38 A1 { 80 tid, 02 code }. */
-static int auth_error(const uint8_t *tid, size_t tid_len, int code, struct dp_buf *resp)
+/* <outer> A1 { 80 tid, 02 code }: the error alternative of BF38 and BF21. */
+static int function_error(uint32_t outer, const char *fn, const uint8_t *tid, size_t tid_len,
+			  int code, struct dp_buf *resp)
 {
 	uint8_t v[2 + TID_MAX + 3];
 	size_t n = 0;
@@ -141,8 +263,8 @@ static int auth_error(const uint8_t *tid, size_t tid_len, int code, struct dp_bu
 	v[n++] = 0x02;
 	v[n++] = 0x01;
 	v[n++] = (uint8_t)code;
-	dp_log_info(DP_LOG_EUICC, "AuthenticateServer refused: authenticateErrorCode %d", code);
-	int r = dp_tlv_append_header(resp, TAG_AUTHENTICATE_SERVER, 2 + n);
+	dp_log_info(DP_LOG_EUICC, "%s refused: error code %d", fn, code);
+	int r = dp_tlv_append_header(resp, outer, 2 + n);
 	if (r == DP_OK)
 		r = dp_tlv_append(resp, 0xA1, v, n);
 	return r;
@@ -282,20 +404,29 @@ static int authenticate_server(struct dp_euicc *e, const struct dp_tlv *t, struc
 		goto out;
 	/* A new AuthenticateServer ends any earlier session; the challenge is single-use. */
 	session_end(&e->session);
+	bpp_reset(&e->bpp, BPP_IDLE);
 	int code = check_server(e, &a, &dpauth);
 	e->challenge_valid = false;
 	dp_wipe(e->challenge, sizeof(e->challenge));
 	if (code != 0) {
-		r = auth_error(a.tid.value, a.tid.len, code, resp);
+		r = function_error(TAG_AUTHENTICATE_SERVER, "AuthenticateServer", a.tid.value,
+				   a.tid.len, code, resp);
 		goto out;
 	}
 	/* A0 { euiccSigned1, 5F37 euiccSignature1, CERT.EUICC, CERT.EUM } */
 	size_t signed1_at = ok.len;
 	if ((r = build_euicc_signed1(e, &a, &ok)) != DP_OK)
 		goto out;
+	size_t signature1_at = ok.len;
 	if ((r = dp_euicc_identity_sign_tlv(e->id, ok.data + signed1_at, ok.len - signed1_at,
 					    &ok)) != DP_OK)
 		goto out;
+	if (ok.len - signature1_at != SIG_TLV_BYTES) {
+		r = dp_err_set(DP_ERR_CRYPTO, "euiccSignature1 TLV of %zu bytes",
+			       ok.len - signature1_at);
+		goto out;
+	}
+	memcpy(e->session.signature1, ok.data + signature1_at, SIG_TLV_BYTES);
 	const uint8_t *der = dp_cert_der(dp_euicc_identity_cert(e->id), &len);
 	if ((r = dp_buf_append(&ok, der, len)) != DP_OK)
 		goto out;
@@ -325,9 +456,655 @@ out:
 	return r;
 }
 
+/* ---- PrepareDownload (SGP.22 5.7.14) ---- */
+
+/* The received parts of a PrepareDownloadRequest, as slices of the command. */
+struct prepare_request {
+	struct dp_tlv signed2, signature2, hash_cc, certificate;
+	bool has_hash_cc;
+	struct dp_tlv tid, cc_flag, otpk; /* inside smdpSigned2 */
+	bool has_otpk;
+};
+
+static int parse_prepare_request(const struct dp_tlv *t, struct prepare_request *p)
+{
+	asn1_node node = NULL;
+	int r = dp_asn1_decode("RSPDefinitions.PrepareDownloadRequest", t->raw, t->raw_len, &node);
+	dp_asn1_free(&node);
+	if (r != DP_OK)
+		return dp_err_wrap(DP_ERR_EUICC_REQUEST, "PrepareDownloadRequest: ");
+	memset(p, 0, sizeof(*p));
+	struct dp_cursor c = dp_cursor_make(t->value, t->len);
+	if (dp_tlv_next(&c, &p->signed2) != DP_OK || dp_tlv_next(&c, &p->signature2) != DP_OK ||
+	    dp_tlv_next(&c, &p->certificate) != DP_OK)
+		return dp_err_wrap(DP_ERR_EUICC_REQUEST, "PrepareDownloadRequest: ");
+	if (p->certificate.tag == 0x04) { /* hashCc OPTIONAL */
+		p->hash_cc = p->certificate;
+		p->has_hash_cc = true;
+		if (dp_tlv_next(&c, &p->certificate) != DP_OK)
+			return dp_err_wrap(DP_ERR_EUICC_REQUEST, "PrepareDownloadRequest: ");
+	}
+	if (p->signed2.tag != 0x30 || p->signature2.tag != DP_ECDSA_TAG ||
+	    p->signature2.len != DP_ECDSA_RS_BYTES || p->certificate.tag != 0x30)
+		return dp_err_set(DP_ERR_EUICC_REQUEST, "PrepareDownloadRequest: member order");
+	const uint8_t *v = p->signed2.value;
+	size_t n = p->signed2.len;
+	if (dp_tlv_find(v, n, 0x80, &p->tid) != DP_OK || p->tid.len < 1 || p->tid.len > TID_MAX ||
+	    dp_tlv_find(v, n, 0x01, &p->cc_flag) != DP_OK || p->cc_flag.len != 1)
+		return dp_err_set(DP_ERR_EUICC_REQUEST, "smdpSigned2 members");
+	p->has_otpk = dp_tlv_find(v, n, TAG_OTPK, &p->otpk) == DP_OK;
+	return DP_OK;
+}
+
+/* The eUICC's checks of download-path.md 7.2 in order; 0 or a DownloadErrorCode.
+ * On success *dppb receives CERT.DPpb. */
+static int check_prepare(struct dp_euicc *e, const struct prepare_request *p,
+			 struct dp_cert **dppb)
+{
+	struct session *s = &e->session;
+	time_t at = e->at != 0 ? e->at : time(NULL);
+	const uint8_t *aki, *ci;
+	size_t aki_len, ci_len;
+	*dppb = NULL;
+	if (!s->active)
+		return DP_EUICC_DL_NO_SESSION_CONTEXT;
+	if (p->tid.len != s->tid_len || !dp_ct_equal(p->tid.value, s->tid, s->tid_len))
+		return DP_EUICC_DL_INVALID_TRANSACTION_ID;
+	bool skip = (dp_euicc_identity_faults(e->id) & DP_EUICC_FAULT_SKIP_SERVER_CHECKS) != 0;
+	if (skip)
+		return dp_cert_from_der(p->certificate.raw, p->certificate.raw_len, dppb) == DP_OK
+			       ? 0
+			       : DP_EUICC_DL_INVALID_CERTIFICATE;
+	/* CERT.DPpb: issued by the CI that issued CERT.DPauth, valid, role dp-pb. */
+	int r = dp_ci_store_verify(dp_euicc_identity_ci_store(e->id), DP_CERT_DPPB,
+				   p->certificate.raw, p->certificate.raw_len, at, dppb);
+	if (r != DP_OK) {
+		dp_log_info(DP_LOG_EUICC, "CERT.DPpb: %s (%s)", dp_strerror(r), dp_err_detail());
+		return r == DP_ERR_CERT_CURVE ? DP_EUICC_DL_UNSUPPORTED_CURVE
+					      : DP_EUICC_DL_INVALID_CERTIFICATE;
+	}
+	if (dp_cert_aki(*dppb, &aki, &aki_len) != DP_OK ||
+	    dp_cert_aki(s->dpauth, &ci, &ci_len) != DP_OK || aki_len != ci_len ||
+	    memcmp(aki, ci, ci_len) != 0)
+		return DP_EUICC_DL_INVALID_CERTIFICATE;
+	/* smdpSignature2 over smdpSigned2 as received || our euiccSignature1 TLV. */
+	struct dp_buf msg;
+	dp_buf_init(&msg, PART_MAX);
+	r = dp_buf_append(&msg, p->signed2.raw, p->signed2.raw_len);
+	if (r == DP_OK)
+		r = dp_buf_append(&msg, s->signature1, SIG_TLV_BYTES);
+	if (r == DP_OK)
+		r = dp_ecdsa_verify(dp_cert_pubkey(*dppb), msg.data, msg.len, p->signature2.value,
+				    p->signature2.len);
+	dp_buf_deinit(&msg);
+	if (r != DP_OK)
+		return DP_EUICC_DL_INVALID_SIGNATURE;
+	return 0;
+}
+
+/* The SM-DP+ OID of CERT.DPpb as a whole DER TLV (06 L ...). */
+static int oid_tlv(const struct dp_cert *cert, uint8_t *out, size_t cap, size_t *len)
+{
+	char text[128];
+	int r = dp_cert_san_oid(cert, text, sizeof(text));
+	if (r != DP_OK)
+		return r;
+	ASN1_OBJECT *o = OBJ_txt2obj(text, 1);
+	if (o == NULL)
+		return dp_err_set(DP_ERR_CRYPTO, "OID %s", text);
+	int n = i2d_ASN1_OBJECT(o, NULL);
+	if (n <= 0 || (size_t)n > cap) {
+		ASN1_OBJECT_free(o);
+		return dp_err_set(DP_ERR_TOO_LONG, "OID %s", text);
+	}
+	unsigned char *w = out;
+	n = i2d_ASN1_OBJECT(o, &w);
+	ASN1_OBJECT_free(o);
+	*len = (size_t)n;
+	return DP_OK;
+}
+
+/* A new one-time key pair on curve, unless the server asks for the stored one (a retry:
+ * smdpSigned2.bppEuiccOtpk equals our otPK). */
+static int one_time_key(struct dp_euicc *e, const struct prepare_request *p, enum dp_curve curve)
+{
+	if (p->has_otpk && e->otsk != NULL && e->ot_curve == curve &&
+	    p->otpk.len == DP_CURVE_POINT_BYTES &&
+	    memcmp(p->otpk.value, e->otpk, DP_CURVE_POINT_BYTES) == 0)
+		return DP_OK;
+	otsk_drop(e);
+	int r = dp_kdf_generate(curve, &e->otsk);
+	if (r == DP_OK)
+		r = dp_kdf_export_point(e->otsk, e->otpk);
+	if (r != DP_OK) {
+		otsk_drop(e);
+		return r;
+	}
+	e->ot_curve = curve;
+	return DP_OK;
+}
+
+static int prepare_download(struct dp_euicc *e, const struct dp_tlv *t, struct dp_buf *resp)
+{
+	struct prepare_request p;
+	struct dp_cert *dppb = NULL;
+	struct dp_buf ok, body, msg;
+	uint8_t oid[OID_DER_MAX];
+	size_t oid_len = 0;
+	dp_buf_init(&ok, PART_MAX);
+	dp_buf_init(&body, PART_MAX);
+	dp_buf_init(&msg, PART_MAX);
+	int r = parse_prepare_request(t, &p);
+	if (r != DP_OK)
+		goto out;
+	int code = check_prepare(e, &p, &dppb);
+	if (code == 0 && oid_tlv(dppb, oid, sizeof(oid), &oid_len) != DP_OK)
+		code = DP_EUICC_DL_INVALID_CERTIFICATE;
+	/* ccRequiredFlag without hashCc: SGP.22 names no code for it (UNVERIFIED); 127. */
+	if (code == 0 && p.cc_flag.value[0] != 0 && !p.has_hash_cc)
+		code = DP_EUICC_DL_UNDEFINED;
+	if (code == 0 && (r = one_time_key(e, &p, dp_cert_curve(dppb))) != DP_OK) {
+		if (r != DP_ERR_NOMEM)
+			code = DP_EUICC_DL_UNSUPPORTED_CURVE;
+		else
+			goto out;
+	}
+	if (code != 0) {
+		r = function_error(TAG_PREPARE_DOWNLOAD, "PrepareDownload", p.tid.value, p.tid.len,
+				   code, resp);
+		goto out;
+	}
+	/* euiccSigned2 = 30 { 80 tid, 5F49 otPK, [04 hashCc as received] } */
+	r = dp_tlv_append(&body, 0x80, p.tid.value, p.tid.len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&body, TAG_OTPK, e->otpk, DP_CURVE_POINT_BYTES);
+	if (r == DP_OK && p.has_hash_cc)
+		r = dp_buf_append(&body, p.hash_cc.raw, p.hash_cc.raw_len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&ok, 0x30, body.data, body.len);
+	/* euiccSignature2 over euiccSigned2 || smdpSignature2 TLV as received */
+	if (r == DP_OK)
+		r = dp_buf_append(&msg, ok.data, ok.len);
+	if (r == DP_OK)
+		r = dp_buf_append(&msg, p.signature2.raw, p.signature2.raw_len);
+	if (r == DP_OK)
+		r = dp_euicc_identity_sign_tlv(e->id, msg.data, msg.len, &ok);
+	uint8_t hdr[9];
+	size_t hlen = dp_tlv_header(0xA0, ok.len, hdr);
+	if (r == DP_OK)
+		r = dp_tlv_append_header(resp, TAG_PREPARE_DOWNLOAD, hlen + ok.len);
+	if (r == DP_OK)
+		r = dp_buf_append(resp, hdr, hlen);
+	if (r == DP_OK)
+		r = dp_buf_append(resp, ok.data, ok.len);
+	if (r != DP_OK)
+		goto out;
+	/* The session LoadBoundProfilePackage continues. */
+	struct session *s = &e->session;
+	dp_cert_free(s->dppb);
+	s->dppb = dppb;
+	dppb = NULL;
+	memcpy(s->oid_der, oid, oid_len);
+	s->oid_der_len = oid_len;
+	s->prepared = true;
+	bpp_reset(&e->bpp, BPP_IDLE);
+	r = DP_OK;
+out:
+	dp_cert_free(dppb);
+	dp_buf_deinit(&ok);
+	dp_buf_deinit(&body);
+	dp_buf_deinit(&msg);
+	return r;
+}
+
+
+/* ---- LoadBoundProfilePackage (SGP.22 5.7.15), one segment per command (2.5.5) ---- */
+
+/* Tag and length of a TLV header at p; the value may be absent (an A1 or A3 header). */
+static int read_header(const uint8_t *p, size_t n, uint32_t *tag, size_t *len, size_t *hlen)
+{
+	size_t i = 0;
+	if (n < 2)
+		return dp_err_set(DP_ERR_EUICC_REQUEST, "BPP segment of %zu bytes", n);
+	uint32_t t = p[i++];
+	if ((t & 0x1F) == 0x1F) {
+		do {
+			if (i >= n || i > 3)
+				return dp_err_set(DP_ERR_EUICC_REQUEST, "BPP segment tag");
+			t = t << 8 | p[i];
+		} while (p[i++] & 0x80);
+	}
+	if (i >= n)
+		return dp_err_set(DP_ERR_EUICC_REQUEST, "BPP segment length");
+	uint8_t b = p[i++];
+	size_t l = b;
+	if (b >= 0x80) {
+		size_t k = b & 0x7F;
+		if (k == 0 || k > 3 || i + k > n)
+			return dp_err_set(DP_ERR_EUICC_REQUEST, "BPP segment length");
+		for (l = 0; k > 0; k--)
+			l = l << 8 | p[i++];
+	}
+	*tag = t;
+	*len = l;
+	*hlen = i;
+	return DP_OK;
+}
+
+/* The BppCommandId a segment at this stage belongs to (for an errorResult). */
+static int stage_command(enum bpp_stage stage)
+{
+	switch (stage) {
+	case BPP_IDLE:
+		return DP_EUICC_BPP_INITIALISE_SECURE_CHANNEL;
+	case BPP_A0:
+		return DP_EUICC_BPP_CONFIGURE_ISDP;
+	case BPP_A1:
+	case BPP_88:
+		return DP_EUICC_BPP_STORE_METADATA;
+	case BPP_A2_OR_A3:
+		return DP_EUICC_BPP_REPLACE_SESSION_KEYS;
+	default:
+		return DP_EUICC_BPP_LOAD_PROFILE_ELEMENTS;
+	}
+}
+
+/* InitialiseSecureChannel: checks, then the session keys (download-path.md 4.4).
+ * 0 or an ErrorReason. */
+static int initialise_secure_channel(struct dp_euicc *e, const struct dp_tlv *t)
+{
+	struct session *s = &e->session;
+	struct dp_tlv op, tid, crt, otpk, sig, type, klen, host;
+	struct dp_cursor c = dp_cursor_make(t->value, t->len);
+	if (dp_tlv_next(&c, &op) != DP_OK || dp_tlv_next(&c, &tid) != DP_OK ||
+	    dp_tlv_next(&c, &crt) != DP_OK || dp_tlv_next(&c, &otpk) != DP_OK ||
+	    dp_tlv_next(&c, &sig) != DP_OK || op.tag != 0x82 || tid.tag != 0x80 ||
+	    crt.tag != 0xA6 || otpk.tag != TAG_OTPK || sig.tag != DP_ECDSA_TAG)
+		return DP_EUICC_BPP_INCORRECT_INPUT;
+	if (op.len != 1 || op.value[0] != 1) /* installBoundProfilePackage */
+		return DP_EUICC_BPP_UNSUPPORTED_OPERATION;
+	if (tid.len != s->tid_len || !dp_ct_equal(tid.value, s->tid, s->tid_len))
+		return DP_EUICC_BPP_INVALID_TRANSACTION_ID;
+	if (dp_tlv_find(crt.value, crt.len, 0x80, &type) != DP_OK || type.len != 1 ||
+	    type.value[0] != DP_KDF_KEY_TYPE ||
+	    dp_tlv_find(crt.value, crt.len, 0x81, &klen) != DP_OK || klen.len != 1 ||
+	    klen.value[0] != DP_KDF_KEY_LENGTH ||
+	    dp_tlv_find(crt.value, crt.len, 0x84, &host) != DP_OK || host.len < 1 ||
+	    host.len > DP_KDF_HOST_ID_MAX)
+		return DP_EUICC_BPP_UNSUPPORTED_CRT;
+	/* smdpSign over the four TLVs before it || our 5F49 otPK (download-path.md 4.2). */
+	if ((dp_euicc_identity_faults(e->id) & DP_EUICC_FAULT_SKIP_SERVER_CHECKS) == 0) {
+		struct dp_buf msg;
+		dp_buf_init(&msg, PART_MAX);
+		int r = dp_buf_append(&msg, t->value, (size_t)(sig.raw - t->value));
+		if (r == DP_OK)
+			r = dp_tlv_append(&msg, TAG_OTPK, e->otpk, DP_CURVE_POINT_BYTES);
+		if (r == DP_OK)
+			r = dp_ecdsa_verify(dp_cert_pubkey(s->dppb), msg.data, msg.len, sig.value,
+					    sig.len);
+		dp_buf_deinit(&msg);
+		if (r != DP_OK)
+			return DP_EUICC_BPP_INVALID_SIGNATURE;
+	}
+	uint8_t eid[DP_KDF_EID_BYTES];
+	struct dp_session_keys keys;
+	if (dp_kdf_eid_bytes(dp_euicc_identity_eid(e->id), eid) != DP_OK ||
+	    dp_kdf_session_keys(e->otsk, otpk.value, otpk.len, host.value, host.len, eid,
+				&keys) != DP_OK)
+		return DP_EUICC_BPP_INCORRECT_INPUT;
+	int r = dp_scp03t_new(&keys, &e->bpp.scp);
+	dp_kdf_keys_wipe(&keys);
+	return r == DP_OK ? 0 : DP_EUICC_BPP_INCORRECT_INPUT;
+}
+
+/* Unwraps one protected TLV of the expected tag into out; 0 or an ErrorReason. */
+static int unwrap(struct dp_euicc *e, const uint8_t *p, size_t n, uint8_t want,
+		  struct dp_buf *out)
+{
+	uint8_t tag;
+	if (n == 0 || p[0] != want)
+		return DP_EUICC_BPP_SCP03T_STRUCTURE;
+	int r = dp_scp03t_unwrap(e->bpp.scp, p, n, &tag, out);
+	if (r == DP_ERR_SCP03T_MAC)
+		return DP_EUICC_BPP_SCP03T_SECURITY;
+	if (r == DP_ERR_TOO_LONG)
+		return DP_EUICC_BPP_INSUFFICIENT_MEMORY;
+	if (r != DP_OK)
+		return DP_EUICC_BPP_SCP03T_STRUCTURE;
+	return 0;
+}
+
+/* ConfigureISDP: the plaintext must be a BF24; we hand out the next ISD-P AID. */
+static int configure_isdp(struct dp_euicc *e, const uint8_t *p, size_t n)
+{
+	static const uint8_t base[16] = { 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF,
+					  0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x10, 0x00 };
+	struct dp_tlv t;
+	if (dp_tlv_expect(p, n, TAG_CONFIGURE_ISDP, &t) != DP_OK)
+		return DP_EUICC_BPP_INCORRECT_INPUT;
+	if (e->n_profiles >= PROFILES_MAX)
+		return DP_EUICC_BPP_INSUFFICIENT_MEMORY;
+	memcpy(e->bpp.aid, base, sizeof(base));
+	e->bpp.aid[14] = (uint8_t)(0x10 + e->n_profiles);
+	e->bpp.has_aid = true;
+	return 0;
+}
+
+/* Copies a string member (at most cap - 1 bytes) if present. */
+static int metadata_string(const struct dp_tlv *t, uint32_t tag, char *out, size_t cap)
+{
+	struct dp_tlv m;
+	if (dp_tlv_find(t->value, t->len, tag, &m) != DP_OK)
+		return 0;
+	if (m.len >= cap)
+		return DP_EUICC_BPP_INCORRECT_INPUT;
+	memcpy(out, m.value, m.len);
+	out[m.len] = '\0';
+	return 0;
+}
+
+/* StoreMetadata: the concatenated 88 plaintexts are one StoreMetadataRequest (BF25). */
+static int store_metadata(struct dp_euicc *e)
+{
+	struct bpp *b = &e->bpp;
+	struct dp_tlv t, m;
+	asn1_node node = NULL;
+	if (dp_tlv_expect(b->metadata.data, b->metadata.len, TAG_STORE_METADATA, &t) != DP_OK)
+		return DP_EUICC_BPP_INCORRECT_INPUT;
+	int r = dp_asn1_decode("RSPDefinitions.StoreMetadataRequest", t.raw, t.raw_len, &node);
+	dp_asn1_free(&node);
+	if (r != DP_OK)
+		return DP_EUICC_BPP_INCORRECT_INPUT;
+	struct dp_euicc_profile *meta = &b->meta;
+	if (dp_tlv_find(t.value, t.len, 0x5A, &m) != DP_OK || m.len != sizeof(meta->iccid))
+		return DP_EUICC_BPP_INCORRECT_INPUT;
+	memcpy(meta->iccid, m.value, m.len);
+	meta->profile_class = 2; /* operational (DEFAULT) */
+	if (dp_tlv_find(t.value, t.len, 0x95, &m) == DP_OK) {
+		if (m.len != 1)
+			return DP_EUICC_BPP_INCORRECT_INPUT;
+		meta->profile_class = m.value[0];
+	}
+	if ((r = metadata_string(&t, 0x91, meta->sp_name, sizeof(meta->sp_name))) != 0 ||
+	    (r = metadata_string(&t, 0x92, meta->name, sizeof(meta->name))) != 0)
+		return r;
+	for (size_t i = 0; i < e->n_profiles; i++)
+		if (memcmp(e->profiles[i].iccid, meta->iccid, sizeof(meta->iccid)) == 0)
+			return DP_EUICC_BPP_ICCID_EXISTS;
+	b->has_meta = true;
+	return 0;
+}
+
+/* The profile package decodes Profile Element by Profile Element (SAIP). */
+static int check_package(const struct dp_buf *pkg)
+{
+	struct dp_cursor c = dp_cursor_make(pkg->data, pkg->len);
+	while (!dp_cursor_done(&c)) {
+		struct dp_tlv pe;
+		asn1_node node = NULL;
+		const char *alt;
+		if (dp_tlv_next(&c, &pe) != DP_OK)
+			return DP_EUICC_BPP_PE_PROCESSING;
+		int r = dp_asn1_decode_pe(pe.raw, pe.raw_len, &node, &alt);
+		dp_asn1_free(&node);
+		if (r != DP_OK) {
+			dp_log_info(DP_LOG_EUICC, "profile element: %s (%s)", dp_strerror(r),
+				    dp_err_detail());
+			return DP_EUICC_BPP_PE_PROCESSING;
+		}
+	}
+	return pkg->len == 0 ? DP_EUICC_BPP_PE_PROCESSING : 0;
+}
+
+/* Appends an unsigned INTEGER TLV. */
+static int append_uint(struct dp_buf *out, uint32_t tag, uint64_t v)
+{
+	uint8_t b[9];
+	size_t n = 0;
+	do {
+		b[sizeof(b) - 1 - n++] = (uint8_t)v;
+		v >>= 8;
+	} while (v != 0);
+	if (b[sizeof(b) - n] & 0x80)
+		b[sizeof(b) - 1 - n++] = 0;
+	return dp_tlv_append(out, tag, b + sizeof(b) - n, n);
+}
+
+/* The ProfileInstallationResult (reason 0: success), signed, answered and kept as a pending
+ * notification; then the profile is installed (on success) and the session ends. */
+static int finish_bpp(struct dp_euicc *e, int command, int reason, struct dp_buf *resp)
+{
+	static const uint8_t install[] = { 0x07, 0x80 }; /* NotificationEvent install */
+	static const uint8_t sima_ok[] = { 0x30, 0x07, 0xA0, 0x05, 0x30, 0x03, 0x80, 0x01, 0x00 };
+	struct session *s = &e->session;
+	struct bpp *b = &e->bpp;
+	struct dp_buf meta, data, res, pir;
+	dp_buf_init(&meta, PART_MAX);
+	dp_buf_init(&data, PART_MAX);
+	dp_buf_init(&res, PART_MAX);
+	dp_buf_init(&pir, PART_MAX);
+	if (reason == 0 && e->n_notes >= NOTIFICATIONS_MAX) {
+		command = DP_EUICC_BPP_LOAD_PROFILE_ELEMENTS;
+		reason = DP_EUICC_BPP_INSUFFICIENT_MEMORY;
+	}
+	/* BF2F { 80 seq, 81 install, 0C address, [5A iccid] } */
+	int r = append_uint(&meta, 0x80, e->next_seq);
+	if (r == DP_OK)
+		r = dp_tlv_append(&meta, 0x81, install, sizeof(install));
+	if (r == DP_OK)
+		r = dp_tlv_append(&meta, 0x0C, s->address, strlen(s->address));
+	if (r == DP_OK && b->has_meta)
+		r = dp_tlv_append(&meta, 0x5A, b->meta.iccid, sizeof(b->meta.iccid));
+	/* BF27 { 80 tid, BF2F, 06 oid, A2 finalResult } */
+	if (r == DP_OK)
+		r = dp_tlv_append(&data, 0x80, s->tid, s->tid_len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&data, TAG_NOTIFICATION_METADATA, meta.data, meta.len);
+	if (r == DP_OK)
+		r = dp_buf_append(&data, s->oid_der, s->oid_der_len);
+	if (r == DP_OK && reason == 0) {
+		dp_buf_reset(&meta);
+		r = dp_tlv_append(&meta, 0x4F, b->aid, sizeof(b->aid));
+		if (r == DP_OK)
+			r = dp_tlv_append(&meta, 0x04, sima_ok, sizeof(sima_ok));
+		if (r == DP_OK)
+			r = dp_tlv_append(&res, 0xA0, meta.data, meta.len);
+	} else if (r == DP_OK) {
+		dp_buf_reset(&meta);
+		r = append_uint(&meta, 0x80, (uint64_t)command);
+		if (r == DP_OK)
+			r = append_uint(&meta, 0x81, (uint64_t)reason);
+		if (r == DP_OK)
+			r = dp_tlv_append(&res, 0xA1, meta.data, meta.len);
+		dp_log_info(DP_LOG_EUICC, "BPP refused: bppCommandId %d, errorReason %d", command,
+			    reason);
+	}
+	if (r == DP_OK)
+		r = dp_tlv_append(&data, 0xA2, res.data, res.len);
+	/* BF37 { BF27, 5F37 euiccSignPIR over the BF27 TLV } */
+	if (r == DP_OK)
+		r = dp_tlv_append(&pir, TAG_PIR_DATA, data.data, data.len);
+	if (r == DP_OK)
+		r = dp_euicc_identity_sign_tlv(e->id, pir.data, pir.len, &pir);
+	size_t at = resp->len;
+	if (r == DP_OK)
+		r = dp_tlv_append(resp, TAG_PIR, pir.data, pir.len);
+	if (r != DP_OK)
+		goto out;
+	if (e->n_notes < NOTIFICATIONS_MAX) {
+		struct pending *n = &e->notes[e->n_notes];
+		n->len = resp->len - at;
+		n->der = malloc(n->len);
+		if (n->der == NULL) {
+			r = DP_ERR_NOMEM;
+			goto out;
+		}
+		memcpy(n->der, resp->data + at, n->len);
+		e->n_notes++;
+	}
+	e->next_seq++;
+	if (reason == 0) {
+		struct dp_euicc_profile *p = &e->profiles[e->n_profiles];
+		*p = b->meta;
+		memcpy(p->aid, b->aid, sizeof(p->aid));
+		p->enabled = false;
+		p->metadata = dp_buf_take(&b->metadata, &p->metadata_len);
+		p->package = dp_buf_take(&b->package, &p->package_len);
+		e->n_profiles++;
+	}
+	r = DP_OK;
+out:
+	/* Success or not, this download is over: no more segments, no keys. */
+	bpp_reset(b, BPP_DONE);
+	otsk_drop(e);
+	session_end(s);
+	dp_buf_deinit(&meta);
+	dp_buf_deinit(&data);
+	dp_buf_deinit(&res);
+	dp_buf_deinit(&pir);
+	return r;
+}
+
+/* One segment other than an 88 or 86 (tag, its value length vlen and the n bytes after
+ * the header in rest); 0 or an ErrorReason. */
+static int bpp_step(struct dp_euicc *e, uint32_t tag, size_t vlen, const uint8_t *rest,
+		    size_t n)
+{
+	struct bpp *b = &e->bpp;
+	struct dp_tlv t;
+	int reason;
+	switch (b->stage) {
+	case BPP_IDLE: /* BF36 L BF23 ... */
+		if (tag != TAG_BPP || dp_tlv_expect(rest, n, TAG_INITIALISE_SECURE_CHANNEL, &t) !=
+					      DP_OK)
+			return DP_EUICC_BPP_INCORRECT_INPUT;
+		if ((reason = initialise_secure_channel(e, &t)) != 0)
+			return reason;
+		b->stage = BPP_A0;
+		return 0;
+	case BPP_A0: { /* A0 L 87 (ConfigureISDP) */
+		struct dp_buf plain;
+		if (tag != 0xA0 || vlen != n)
+			return DP_EUICC_BPP_SCP03T_STRUCTURE;
+		dp_buf_init_secret(&plain, DP_SCP03T_SEGMENT_MAX);
+		reason = unwrap(e, rest, n, DP_SCP03T_TAG_CONFIGURE, &plain);
+		if (reason == 0)
+			reason = configure_isdp(e, plain.data, plain.len);
+		dp_buf_deinit(&plain);
+		if (reason == 0)
+			b->stage = BPP_A1;
+		return reason;
+	}
+	case BPP_A1: /* A1 L, header only */
+		if (tag != 0xA1 || n != 0 || vlen == 0)
+			return DP_EUICC_BPP_SCP03T_STRUCTURE;
+		b->left = vlen;
+		b->stage = BPP_88;
+		return 0;
+	case BPP_A2_OR_A3:
+	case BPP_A3:
+		if (tag == 0xA3 && n == 0 && vlen != 0) {
+			b->left = vlen;
+			b->stage = BPP_86;
+			return 0;
+		}
+		if (b->stage == BPP_A2_OR_A3 && tag == 0xA2 && vlen == n) {
+			struct dp_buf plain;
+			struct dp_session_keys ppk;
+			dp_buf_init_secret(&plain, DP_SCP03T_SEGMENT_MAX);
+			reason = unwrap(e, rest, n, DP_SCP03T_TAG_CONFIGURE, &plain);
+			if (reason == 0 &&
+			    dp_scp03t_parse_replace_keys(plain.data, plain.len, &ppk) != DP_OK)
+				reason = DP_EUICC_BPP_INCORRECT_INPUT;
+			if (reason == 0 && dp_scp03t_replace_keys(b->scp, &ppk) != DP_OK)
+				reason = DP_EUICC_BPP_INCORRECT_INPUT;
+			dp_kdf_keys_wipe(&ppk);
+			dp_buf_deinit(&plain);
+			if (reason == 0)
+				b->stage = BPP_A3;
+			return reason;
+		}
+		return DP_EUICC_BPP_SCP03T_STRUCTURE;
+	default:
+		return DP_EUICC_BPP_SCP03T_STRUCTURE;
+	}
+}
+
+/* A primitive 88 or 86 segment (the whole command) inside the open A1 or A3; 0 or an
+ * ErrorReason. *done is set after the last 86 when the package decodes. */
+static int bpp_element(struct dp_euicc *e, const uint8_t *cmd, size_t len, bool *done)
+{
+	struct bpp *b = &e->bpp;
+	bool metadata = b->stage == BPP_88;
+	if (len > b->left)
+		return DP_EUICC_BPP_SCP03T_STRUCTURE;
+	int reason = unwrap(e, cmd, len,
+			    metadata ? DP_SCP03T_TAG_METADATA : DP_SCP03T_TAG_LOAD,
+			    metadata ? &b->metadata : &b->package);
+	if (reason != 0)
+		return reason;
+	b->left -= len;
+	if (b->left != 0)
+		return 0;
+	if (metadata) {
+		if ((reason = store_metadata(e)) == 0)
+			b->stage = BPP_A2_OR_A3;
+		return reason;
+	}
+	if ((reason = check_package(&b->package)) == 0)
+		*done = true;
+	return reason;
+}
+
+static int load_bound_profile_package(struct dp_euicc *e, const uint8_t *cmd, size_t len,
+				      struct dp_buf *resp)
+{
+	struct bpp *b = &e->bpp;
+	uint32_t tag = 0;
+	size_t vlen = 0, hlen = 0;
+	bool done = false;
+	int r = read_header(cmd, len, &tag, &vlen, &hlen);
+	if (r != DP_OK)
+		return r;
+	if (tag == TAG_BPP && b->stage == BPP_DONE)
+		b->stage = BPP_IDLE;
+	if (b->stage == BPP_DONE)
+		return DP_OK; /* segments after the result are ignored */
+	if (b->stage == BPP_IDLE && (!e->session.prepared || e->otsk == NULL))
+		return dp_err_set(DP_ERR_EUICC_REQUEST, "LoadBoundProfilePackage before "
+							 "PrepareDownload");
+	int command = stage_command(b->stage);
+	int reason;
+	if (b->stage == BPP_88 || b->stage == BPP_86) {
+		/* the whole TLV must be the command */
+		if (hlen + vlen != len ||
+		    (tag != DP_SCP03T_TAG_METADATA && tag != DP_SCP03T_TAG_LOAD))
+			reason = DP_EUICC_BPP_SCP03T_STRUCTURE;
+		else
+			reason = bpp_element(e, cmd, len, &done);
+	} else {
+		reason = bpp_step(e, tag, vlen, cmd + hlen, len - hlen);
+	}
+	if (reason != 0)
+		return finish_bpp(e, command, reason, resp);
+	if (done)
+		return finish_bpp(e, 0, 0, resp);
+	return DP_OK;
+}
+
 int dp_euicc_es10(struct dp_euicc *e, const uint8_t *cmd, size_t len, struct dp_buf *resp)
 {
 	struct dp_tlv t;
+	/* The segments of a BPP are not whole TLVs (2.5.5): BF36 opens the stream, and while it
+	 * is open (or just closed) every segment goes to it. */
+	if ((len >= 2 && cmd[0] == 0xBF && cmd[1] == 0x36) ||
+	    (e->bpp.stage != BPP_IDLE && (len == 0 || cmd[0] != 0xBF))) {
+		size_t before = resp->len;
+		int r = load_bound_profile_package(e, cmd, len, resp);
+		if (r != DP_OK)
+			resp->len = before;
+		return r;
+	}
 	int r = dp_tlv_expect(cmd, len, 0, &t);
 	if (r != DP_OK)
 		return dp_err_wrap(r, "ES10 command: ");
@@ -351,6 +1128,9 @@ int dp_euicc_es10(struct dp_euicc *e, const uint8_t *cmd, size_t len, struct dp_
 		break;
 	case TAG_AUTHENTICATE_SERVER:
 		r = authenticate_server(e, &t, resp);
+		break;
+	case TAG_PREPARE_DOWNLOAD:
+		r = prepare_download(e, &t, resp);
 		break;
 	default:
 		r = dp_err_set(DP_ERR_EUICC_FUNCTION, "ES10 tag %X", (unsigned)t.tag);
