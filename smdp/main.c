@@ -14,6 +14,7 @@
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
 #include "pki/crypto/testpki.h"
+#include "smdp/config.h"
 #include "smdp/db.h"
 #include "smdp/es9_routes.h"
 #include "smdp/http.h"
@@ -32,8 +33,11 @@ static const char usage_main[] =
 	"  help      this text; 'smdp <command> --help' for a command's options\n";
 
 static const char usage_serve[] =
-	"usage: smdp serve [options]\n"
+	"usage: smdp serve [--config FILE] [options]\n"
 	"\n"
+	"  --config FILE        YAML file of options (see config/smdp.yaml); the options\n"
+	"                       below override it\n"
+	"  --dump-config        print the effective configuration as YAML and exit\n"
 	"  --state-dir DIR      folder holding smdp.db (created when missing)\n"
 	"                       default: ./smdp-state\n"
 	"  --listen HOST:PORT   address to listen on; PORT 0 picks a free port\n"
@@ -93,20 +97,11 @@ static int parse_listen(const char *s, char *addr, size_t cap, uint16_t *port)
 	return DP_OK;
 }
 
-static int parse_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
-		return dp_err_set(DP_ERR_USAGE, "%s '%s': expected a number in %u..%u", opt, s, lo, hi);
-	*out = (unsigned)v;
-	return DP_OK;
-}
-
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'C' },
+		{ "dump-config", no_argument, NULL, 'D' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "tls-cert", required_argument, NULL, 'c' },
@@ -118,64 +113,90 @@ static int cmd_serve(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *state_dir = "smdp-state", *cert_path = NULL, *key_path = NULL;
-	char addr[64] = "127.0.0.1";
-	struct dp_http_listener_config lc = {
-		.address = addr,
-		.port = 8443,
-		.threads = 2,
-		.connection_timeout_s = 30,
-		.connection_limit = 4096,
-		.body_max = 256 * 1024,
-	};
+	struct dp_config cfg;
+	char addr[64];
+	struct dp_http_listener_config lc = { .address = addr };
 	char *cert_pem = NULL, *key_pem = NULL;
 	struct dp_db *db = NULL;
 	struct dp_http_server *srv = NULL;
-	int r = DP_OK, c;
+	bool dump = false;
+	int r, c;
 
+	r = dp_config_init(&cfg);
+	if (r)
+		goto out;
+	/* the file first, whatever its position, so that command-line options override it */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			r = dp_config_load_file(&cfg, argv[i + 1]);
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			r = dp_config_load_file(&cfg, argv[i] + 9);
+		if (r)
+			goto out;
+	}
 	optind = 1;
 	while (r == DP_OK && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': state_dir = optarg; break;
-		case 'l': r = parse_listen(optarg, addr, sizeof(addr), &lc.port); break;
-		case 'c': cert_path = optarg; break;
-		case 'k': key_path = optarg; break;
-		case 'p': lc.plain_http = true; break;
-		case 't': r = parse_uint("--threads", optarg, 1, 256, &lc.threads); break;
-		case 'L':
-			r = dp_log_configure(optarg);
-			if (r)
-				r = dp_err_set(DP_ERR_USAGE, "--log: %s", dp_err_detail());
+		case 'C': break;
+		case 'D': dump = true; break;
+		case 's': r = dp_config_set(&cfg, "state_dir", optarg); break;
+		case 'l':
+			r = parse_listen(optarg, addr, sizeof(addr), &lc.port);
+			if (r == DP_OK)
+				r = dp_config_set(&cfg, "listen", optarg);
 			break;
-		case 'J': dp_log_set_json(true); break;
-		case 'h': fputs(usage_serve, stdout); return 0;
+		case 'c': r = dp_config_set(&cfg, "tls_cert", optarg); break;
+		case 'k': r = dp_config_set(&cfg, "tls_key", optarg); break;
+		case 'p': r = dp_config_set(&cfg, "plain_http", "true"); break;
+		case 't': r = dp_config_set(&cfg, "threads", optarg); break;
+		case 'L': r = dp_config_set(&cfg, "log", optarg); break;
+		case 'J': r = dp_config_set(&cfg, "log_json", "true"); break;
+		case 'h': fputs(usage_serve, stdout); dp_config_deinit(&cfg); return 0;
 		default: r = dp_err_set(DP_ERR_USAGE, "see 'smdp serve --help'"); break;
 		}
+		if (r == DP_ERR_CONFIG)
+			r = dp_err_set(DP_ERR_USAGE, "%s", dp_err_detail());
 	}
 	if (r == DP_OK && optind < argc)
 		r = dp_err_set(DP_ERR_USAGE, "unexpected argument '%s'", argv[optind]);
-	if (r == DP_OK && !lc.plain_http && (cert_path == NULL || key_path == NULL))
-		r = dp_err_set(DP_ERR_USAGE,
-			       "HTTPS needs --tls-cert and --tls-key (or --plain-http behind a proxy)");
 	if (r)
 		goto out;
+	if (dump) {
+		dp_config_dump(&cfg, stdout);
+		goto out;
+	}
+	r = parse_listen(cfg.listen, addr, sizeof(addr), &lc.port);
+	if (r == DP_ERR_USAGE)
+		r = dp_err_set(DP_ERR_CONFIG, "listen: %s", dp_err_detail());
+	if (r == DP_OK)
+		r = dp_config_validate(&cfg);
+	if (r == DP_OK && dp_log_configure(cfg.log) != DP_OK)
+		r = dp_err_set(DP_ERR_CONFIG, "log: %s", dp_err_detail());
+	if (r)
+		goto out;
+	dp_log_set_json(cfg.log_json);
+	lc.plain_http = cfg.plain_http;
+	lc.threads = cfg.threads;
+	lc.connection_timeout_s = cfg.connection_timeout_s;
+	lc.connection_limit = cfg.connection_limit;
+	lc.body_max = cfg.body_max;
 
 	r = dp_asn1_init();
 	if (r)
 		goto out;
-	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
-		r = dp_err_set(DP_ERR_IO, "cannot create %s: %s", state_dir, strerror(errno));
+	if (mkdir(cfg.state_dir, 0700) != 0 && errno != EEXIST) {
+		r = dp_err_set(DP_ERR_IO, "cannot create %s: %s", cfg.state_dir, strerror(errno));
 		goto out;
 	}
 	char db_path[PATH_MAX];
-	snprintf(db_path, sizeof(db_path), "%s/smdp.db", state_dir);
+	snprintf(db_path, sizeof(db_path), "%s/smdp.db", cfg.state_dir);
 	r = dp_db_open(db_path, &db);
 	if (r)
 		goto out;
 	if (!lc.plain_http) {
-		r = read_text_file(cert_path, &cert_pem);
+		r = read_text_file(cfg.tls_cert, &cert_pem);
 		if (r == DP_OK)
-			r = read_text_file(key_path, &key_pem);
+			r = read_text_file(cfg.tls_key, &key_pem);
 		if (r)
 			goto out;
 		lc.tls_cert_pem = cert_pem;
@@ -213,6 +234,7 @@ out:
 	dp_db_close(db);
 	dp_free_secret_str(key_pem);
 	free(cert_pem);
+	dp_config_deinit(&cfg);
 	if (r) {
 		fprintf(stderr, "smdp serve: %s: %s\n", dp_strerror(r), dp_err_detail());
 		return r == DP_ERR_USAGE ? EXIT_USAGE : 1;

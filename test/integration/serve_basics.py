@@ -33,6 +33,27 @@ with tempfile.TemporaryDirectory() as tmp:
                     "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
                    check=True, stderr=subprocess.DEVNULL)
 
+    # the configuration table: the committed example is exactly the defaults' dump
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config", "smdp.yaml")
+    dump = subprocess.run([smdp, "serve", "--dump-config"], capture_output=True, text=True)
+    check(dump.returncode == 0 and dump.stdout == open(example).read(),
+          "config/smdp.yaml is what 'smdp serve --dump-config' prints")
+    cfg = os.path.join(tmp, "smdp.yaml")
+    for text, want in [("threads: 7\nbogus: 1\n", "smdp.yaml:2:1: unknown option 'bogus'"),
+                       ("threads: 0\n", "smdp.yaml:1:10: threads: '0' is not a number in 1..256"),
+                       ("threads: 2\nthreads: 3\n", "smdp.yaml:2:1: 'threads' given twice"),
+                       ("plain_http: maybe\n", "plain_http: 'maybe' is not true or false"),
+                       ("listen: [a, b]\n", "smdp.yaml:1:9: listen: expected a single value"),
+                       ("threads: 2\n  - x\n", "smdp.yaml:")]:
+        open(cfg, "w").write(text)
+        r = subprocess.run([smdp, "serve", "--config", cfg], capture_output=True, text=True)
+        check(r.returncode == 1 and want in r.stderr, f"config error reported: {want!r} in {r.stderr.strip()!r}")
+    open(cfg, "w").write("threads: 7\nlisten: 127.0.0.1:9\nlog: warn\n")
+    r = subprocess.run([smdp, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--dump-config"],
+                       capture_output=True, text=True)
+    check("threads: 7" in r.stdout and 'listen: "127.0.0.1:0"' in r.stdout and 'log: "warn"' in r.stdout,
+          "file values loaded, command line overrides the file")
+
     bad = subprocess.run([smdp, "serve", "--listen", "nonsense"], capture_output=True, text=True)
     check(bad.returncode == 2 and "--listen" in bad.stderr, "usage error exits 2 and names the option")
 

@@ -1,0 +1,39 @@
+/* smdp's configuration: one table of options (key, type, default, bounds, one-line
+ * description). Loading a YAML file, the command-line overrides, validation,
+ * `smdp serve --dump-config` and config/smdp.yaml all come from that table. */
+#ifndef DP_SMDP_CONFIG_H
+#define DP_SMDP_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "pki/base/error.h"
+
+struct dp_config {
+	char *state_dir;               /* holds smdp.db */
+	char *listen;                  /* HOST:PORT, [IPv6]:PORT; port 0 = any free port */
+	char *tls_cert;                /* PEM: CERT.DPtls (+ chain) */
+	char *tls_key;                 /* PEM: its private key */
+	bool plain_http;               /* no TLS (behind a TLS-terminating proxy only) */
+	unsigned threads;              /* HTTP worker threads */
+	unsigned connection_timeout_s; /* idle connections are closed after this */
+	unsigned connection_limit;     /* open connections at most */
+	unsigned body_max;             /* request body limit in bytes (413 above) */
+	char *log;                     /* log levels, e.g. info or info,es9=debug */
+	bool log_json;                 /* log as JSON lines */
+};
+
+/* Fills every option with its default. */
+int dp_config_init(struct dp_config *c) DP_WUR;
+void dp_config_deinit(struct dp_config *c);
+/* Reads a YAML mapping of `key: value` from path; errors name file:line:column and key. */
+int dp_config_load_file(struct dp_config *c, const char *path) DP_WUR;
+/* Sets one option from text (command-line overrides use the same parser and checks). */
+int dp_config_set(struct dp_config *c, const char *key, const char *value) DP_WUR;
+/* Checks what only the whole configuration can tell (e.g. TLS needs cert and key). */
+int dp_config_validate(const struct dp_config *c) DP_WUR;
+/* Writes the configuration as a commented YAML file (config/smdp.yaml is this output for
+ * the defaults). */
+void dp_config_dump(const struct dp_config *c, FILE *out);
+
+#endif
