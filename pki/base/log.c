@@ -2,6 +2,8 @@
  * threads never interleave. */
 #include "pki/base/log.h"
 
+#include "pki/base/codec.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -191,13 +193,9 @@ void dp_log_hex(enum dp_log_group g, enum dp_log_level l, const char *label,
 {
 	if (!dp_log_enabled(g, l))
 		return;
-	static const char hexd[] = "0123456789ABCDEF";
 	char hex[HEX_SHOWN * 2 + 1];
 	size_t shown = len < HEX_SHOWN ? len : HEX_SHOWN;
-	for (size_t i = 0; i < shown; i++) {
-		hex[2 * i] = hexd[data[i] >> 4];
-		hex[2 * i + 1] = hexd[data[i] & 15];
-	}
-	hex[2 * shown] = '\0';
+	if (dp_hex_encode(data, shown, true, hex, sizeof(hex)) != DP_OK)
+		hex[0] = '\0';
 	dp_log(g, l, "%s (%zu bytes): %s%s", label, len, hex, shown < len ? "..." : "");
 }
