@@ -10,7 +10,8 @@
 /* X(id, subjectCode, reasonCode, message). Where public sources disagree the choice is
  * noted: order expired is 8.8.5/4.10 (SGP.23 suites; lpac's "4.1" looks truncated), a
  * foreign smdpOid in a cancel is 8.8/3.10 (osmo-smdpp, SGP.23 suites). The generic
- * execution error 1.2/4.2 is from a public GSMA code table; its use here is UNVERIFIED. */
+ * codes 1.2/4.2 (execution error), 1.6/2.1 (invalid input) and 1.6/2.2 (mandatory element
+ * missing) are from a public GSMA code table; their use for ES9+ is UNVERIFIED. */
 #define DP_ES9_STATUS_LIST(X) \
 	X(DP_ES9_SMDP_ADDRESS, "8.8.1", "3.8", "the SM-DP+ address is not this server's") \
 	X(DP_ES9_CI_NOT_SUPPORTED, "8.8.2", "3.1", \
@@ -41,7 +42,9 @@
 	X(DP_ES9_ORDER_EXPIRED, "8.8.5", "4.10", "the download order has expired") \
 	X(DP_ES9_ORDER_RETRIES, "8.8.5", "6.4", "the download order's attempts are used up") \
 	X(DP_ES9_SMDP_OID, "8.8", "3.10", "the SM-DP+ OID is not this server's") \
-	X(DP_ES9_EXECUTION_ERROR, "1.2", "4.2", "the function could not be executed")
+	X(DP_ES9_EXECUTION_ERROR, "1.2", "4.2", "the function could not be executed") \
+	X(DP_ES9_INVALID_INPUT, "1.6", "2.1", "invalid input") \
+	X(DP_ES9_MISSING_INPUT, "1.6", "2.2", "a mandatory element is missing")
 
 enum dp_es9_status {
 #define DP_X_ES9(id, s, r, m) id,
