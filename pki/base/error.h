@@ -81,7 +81,8 @@
 	/* test eUICC */ \
 	X(DP_ERR_EUICC_FUNCTION, "ES10 function not supported by the test eUICC") \
 	X(DP_ERR_EUICC_REQUEST, "ES10 request is malformed") \
-	X(DP_ERR_EUICC_IDENTITY, "test eUICC identity is incomplete or inconsistent")
+	X(DP_ERR_EUICC_IDENTITY, "test eUICC identity is incomplete or inconsistent") \
+	X(DP_ERR_EUICC_STATE, "test eUICC state file is malformed")
 
 enum dp_err {
 	DP_OK = 0,

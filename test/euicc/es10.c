@@ -5,6 +5,7 @@
 #include "test/euicc/es10.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,14 @@ enum {
 	TAG_PIR_DATA = 0xBF27,
 	TAG_NOTIFICATION_METADATA = 0xBF2F,
 	TAG_OTPK = 0x5F49,
+	TAG_CANCEL_SESSION = 0xBF41,
+	TAG_LIST_NOTIFICATION = 0xBF28,
+	TAG_RETRIEVE_NOTIFICATIONS = 0xBF2B,
+	TAG_NOTIFICATION_SENT = 0xBF30,
+	TAG_GET_PROFILES_INFO = 0xBF2D,
+	TAG_ENABLE_PROFILE = 0xBF31,
+	TAG_DISABLE_PROFILE = 0xBF32,
+	TAG_DELETE_PROFILE = 0xBF33,
 	SIG_TLV_BYTES = 3 + DP_ECDSA_RS_BYTES, /* 5F37 40 r||s */
 	OID_DER_MAX = 64,
 	PROFILES_MAX = 8,
@@ -774,6 +783,14 @@ static int unwrap(struct dp_euicc *e, const uint8_t *p, size_t n, uint8_t want,
 	return 0;
 }
 
+static bool aid_in_use(const struct dp_euicc *e, const uint8_t aid[16])
+{
+	for (size_t i = 0; i < e->n_profiles; i++)
+		if (memcmp(e->profiles[i].aid, aid, sizeof(e->profiles[i].aid)) == 0)
+			return true;
+	return false;
+}
+
 /* ConfigureISDP: the plaintext must be a BF24; we hand out the next ISD-P AID. */
 static int configure_isdp(struct dp_euicc *e, const uint8_t *p, size_t n)
 {
@@ -784,8 +801,10 @@ static int configure_isdp(struct dp_euicc *e, const uint8_t *p, size_t n)
 		return DP_EUICC_BPP_INCORRECT_INPUT;
 	if (e->n_profiles >= PROFILES_MAX)
 		return DP_EUICC_BPP_INSUFFICIENT_MEMORY;
+	/* the lowest ...10xx00 not in use (profiles may have been deleted) */
 	memcpy(e->bpp.aid, base, sizeof(base));
-	e->bpp.aid[14] = (uint8_t)(0x10 + e->n_profiles);
+	while (aid_in_use(e, e->bpp.aid))
+		e->bpp.aid[14]++;
 	e->bpp.has_aid = true;
 	return 0;
 }
@@ -803,19 +822,18 @@ static int metadata_string(const struct dp_tlv *t, uint32_t tag, char *out, size
 	return 0;
 }
 
-/* StoreMetadata: the concatenated 88 plaintexts are one StoreMetadataRequest (BF25). */
-static int store_metadata(struct dp_euicc *e)
+/* A StoreMetadataRequest (BF25, exactly p..p+n) into meta's ICCID, names and class;
+ * 0 or an ErrorReason. */
+static int parse_metadata(const uint8_t *p, size_t n, struct dp_euicc_profile *meta)
 {
-	struct bpp *b = &e->bpp;
 	struct dp_tlv t, m;
 	asn1_node node = NULL;
-	if (dp_tlv_expect(b->metadata.data, b->metadata.len, TAG_STORE_METADATA, &t) != DP_OK)
+	if (dp_tlv_expect(p, n, TAG_STORE_METADATA, &t) != DP_OK)
 		return DP_EUICC_BPP_INCORRECT_INPUT;
 	int r = dp_asn1_decode("RSPDefinitions.StoreMetadataRequest", t.raw, t.raw_len, &node);
 	dp_asn1_free(&node);
 	if (r != DP_OK)
 		return DP_EUICC_BPP_INCORRECT_INPUT;
-	struct dp_euicc_profile *meta = &b->meta;
 	if (dp_tlv_find(t.value, t.len, 0x5A, &m) != DP_OK || m.len != sizeof(meta->iccid))
 		return DP_EUICC_BPP_INCORRECT_INPUT;
 	memcpy(meta->iccid, m.value, m.len);
@@ -827,6 +845,17 @@ static int store_metadata(struct dp_euicc *e)
 	}
 	if ((r = metadata_string(&t, 0x91, meta->sp_name, sizeof(meta->sp_name))) != 0 ||
 	    (r = metadata_string(&t, 0x92, meta->name, sizeof(meta->name))) != 0)
+		return r;
+	return 0;
+}
+
+/* StoreMetadata: the concatenated 88 plaintexts are one StoreMetadataRequest (BF25). */
+static int store_metadata(struct dp_euicc *e)
+{
+	struct bpp *b = &e->bpp;
+	struct dp_euicc_profile *meta = &b->meta;
+	int r = parse_metadata(b->metadata.data, b->metadata.len, meta);
+	if (r != 0)
 		return r;
 	for (size_t i = 0; i < e->n_profiles; i++)
 		if (memcmp(e->profiles[i].iccid, meta->iccid, sizeof(meta->iccid)) == 0)
@@ -948,6 +977,7 @@ static int finish_bpp(struct dp_euicc *e, int command, int reason, struct dp_buf
 		*p = b->meta;
 		memcpy(p->aid, b->aid, sizeof(p->aid));
 		p->enabled = false;
+		snprintf(p->smdp_address, sizeof(p->smdp_address), "%s", s->address);
 		p->metadata = dp_buf_take(&b->metadata, &p->metadata_len);
 		p->package = dp_buf_take(&b->package, &p->package_len);
 		e->n_profiles++;
@@ -1092,6 +1122,636 @@ static int load_bound_profile_package(struct dp_euicc *e, const uint8_t *cmd, si
 	return DP_OK;
 }
 
+/* ---- Notifications (ES10b): ListNotification, RetrieveNotificationsList,
+ * NotificationSent / RemoveNotificationFromList; download-path.md 3.2, 7.2 ---- */
+
+/* A non-negative INTEGER of at most 8 bytes. */
+static int read_uint(const struct dp_tlv *t, uint64_t *v)
+{
+	if (t->len == 0 || t->len > 9 || (t->value[0] & 0x80) != 0 ||
+	    (t->len == 9 && t->value[0] != 0))
+		return DP_ERR_EUICC_REQUEST;
+	*v = 0;
+	for (size_t i = 0; i < t->len; i++)
+		*v = *v << 8 | t->value[i];
+	return DP_OK;
+}
+
+/* The NotificationMetadata (BF2F) of a pending notification: inside the BF27 of a BF37,
+ * or first in an OtherSignedNotification (30); its seqNumber in *seq. */
+static int note_metadata(const struct pending *n, struct dp_tlv *meta, uint64_t *seq)
+{
+	struct dp_tlv outer, data, m;
+	if (dp_tlv_read(n->der, n->len, &outer) != DP_OK)
+		return DP_ERR_EUICC_REQUEST;
+	if (outer.tag == TAG_PIR) {
+		if (dp_tlv_find(outer.value, outer.len, TAG_PIR_DATA, &data) != DP_OK ||
+		    dp_tlv_find(data.value, data.len, TAG_NOTIFICATION_METADATA, meta) != DP_OK)
+			return DP_ERR_EUICC_REQUEST;
+	} else if (dp_tlv_find(outer.value, outer.len, TAG_NOTIFICATION_METADATA, meta) !=
+		   DP_OK) {
+		return DP_ERR_EUICC_REQUEST;
+	}
+	if (dp_tlv_find(meta->value, meta->len, 0x80, &m) != DP_OK)
+		return DP_ERR_EUICC_REQUEST;
+	return read_uint(&m, seq);
+}
+
+/* Whether the notification's event (81 of its metadata) has a bit of the filter (a
+ * NotificationEvent BIT STRING value); no filter matches all. */
+static bool note_matches(const struct dp_tlv *meta, const struct dp_tlv *filter)
+{
+	struct dp_tlv ev;
+	if (filter == NULL)
+		return true;
+	if (dp_tlv_find(meta->value, meta->len, 0x81, &ev) != DP_OK)
+		return false;
+	for (size_t i = 1; i < ev.len && i < filter->len; i++)
+		if ((ev.value[i] & filter->value[i]) != 0)
+			return true;
+	return false;
+}
+
+/* <tag> A0 { ... } around the parts in body. */
+static int append_list(struct dp_buf *resp, uint32_t tag, const struct dp_buf *body)
+{
+	uint8_t hdr[9];
+	size_t hlen = dp_tlv_header(0xA0, body->len, hdr);
+	int r = dp_tlv_append_header(resp, tag, hlen + body->len);
+	if (r == DP_OK)
+		r = dp_buf_append(resp, hdr, hlen);
+	if (r == DP_OK)
+		r = dp_buf_append(resp, body->data, body->len);
+	return r;
+}
+
+/* BF28 { [81 events] } -> BF28 A0 { BF2F ... } (the metadata of each matching one). */
+static int list_notification(struct dp_euicc *e, const struct dp_tlv *t, struct dp_buf *resp)
+{
+	struct dp_tlv filter, meta;
+	uint64_t seq;
+	bool has_filter = false;
+	struct dp_buf body;
+	if (t->len != 0) {
+		if (dp_tlv_expect(t->value, t->len, 0x81, &filter) != DP_OK || filter.len < 2)
+			return dp_err_set(DP_ERR_EUICC_REQUEST, "ListNotificationRequest");
+		has_filter = true;
+	}
+	dp_buf_init(&body, DP_EUICC_ES10_RESP_MAX);
+	int r = DP_OK;
+	for (size_t i = 0; i < e->n_notes && r == DP_OK; i++) {
+		r = note_metadata(&e->notes[i], &meta, &seq);
+		if (r == DP_OK && note_matches(&meta, has_filter ? &filter : NULL))
+			r = dp_buf_append(&body, meta.raw, meta.raw_len);
+	}
+	if (r == DP_OK)
+		r = append_list(resp, TAG_LIST_NOTIFICATION, &body);
+	dp_buf_deinit(&body);
+	return r;
+}
+
+/* BF2B { [A0 { 80 seq | 81 events }] } -> BF2B A0 { BF37 | 30 ... } as stored. */
+static int retrieve_notifications(struct dp_euicc *e, const struct dp_tlv *t,
+				  struct dp_buf *resp)
+{
+	struct dp_tlv criteria, choice, meta;
+	uint64_t want = 0, seq;
+	bool by_seq = false, by_event = false;
+	struct dp_buf body;
+	if (t->len != 0) {
+		if (dp_tlv_expect(t->value, t->len, 0xA0, &criteria) != DP_OK ||
+		    dp_tlv_expect(criteria.value, criteria.len, 0, &choice) != DP_OK)
+			return dp_err_set(DP_ERR_EUICC_REQUEST, "RetrieveNotificationsListRequest");
+		if (choice.tag == 0x80 && read_uint(&choice, &want) == DP_OK)
+			by_seq = true;
+		else if (choice.tag == 0x81 && choice.len >= 2)
+			by_event = true;
+		else
+			return dp_err_set(DP_ERR_EUICC_REQUEST, "RetrieveNotifications criteria");
+	}
+	dp_buf_init(&body, DP_EUICC_ES10_RESP_MAX);
+	int r = DP_OK;
+	for (size_t i = 0; i < e->n_notes && r == DP_OK; i++) {
+		r = note_metadata(&e->notes[i], &meta, &seq);
+		if (r != DP_OK || (by_seq && seq != want) ||
+		    !note_matches(&meta, by_event ? &choice : NULL))
+			continue;
+		r = dp_buf_append(&body, e->notes[i].der, e->notes[i].len);
+	}
+	if (r == DP_OK)
+		r = append_list(resp, TAG_RETRIEVE_NOTIFICATIONS, &body);
+	dp_buf_deinit(&body);
+	return r;
+}
+
+/* BF30 { 80 seq } -> BF30 { 80 0 (ok) | 1 (nothingToDelete) }. */
+static int notification_sent(struct dp_euicc *e, const struct dp_tlv *t, struct dp_buf *resp)
+{
+	struct dp_tlv m, meta;
+	uint64_t want, seq;
+	uint8_t status[3] = { 0x80, 0x01, 0x01 };
+	if (dp_tlv_expect(t->value, t->len, 0x80, &m) != DP_OK || read_uint(&m, &want) != DP_OK)
+		return dp_err_set(DP_ERR_EUICC_REQUEST, "NotificationSentRequest");
+	for (size_t i = 0; i < e->n_notes; i++) {
+		if (note_metadata(&e->notes[i], &meta, &seq) != DP_OK || seq != want)
+			continue;
+		free(e->notes[i].der);
+		memmove(&e->notes[i], &e->notes[i + 1], (e->n_notes - i - 1) * sizeof(e->notes[0]));
+		e->n_notes--;
+		status[2] = 0;
+		dp_log_info(DP_LOG_EUICC, "notification %llu removed", (unsigned long long)want);
+		break;
+	}
+	return dp_tlv_append(resp, TAG_NOTIFICATION_SENT, status, sizeof(status));
+}
+
+/* ---- Profile management (ES10c): GetProfilesInfo, EnableProfile, DisableProfile,
+ * DeleteProfile; types of schemas/rsp_definitions.asn ---- */
+
+/* The profile a 4F (ISD-P AID) or 5A (ICCID) TLV names; -1 if none. */
+static int profile_find(const struct dp_euicc *e, const struct dp_tlv *id)
+{
+	for (size_t i = 0; i < e->n_profiles; i++) {
+		const struct dp_euicc_profile *p = &e->profiles[i];
+		if ((id->tag == 0x4F && id->len == sizeof(p->aid) &&
+		     memcmp(id->value, p->aid, sizeof(p->aid)) == 0) ||
+		    (id->tag == 0x5A && id->len == sizeof(p->iccid) &&
+		     memcmp(id->value, p->iccid, sizeof(p->iccid)) == 0))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The member of the profile's StoreMetadataRequest with this tag, if any. */
+static bool profile_member(const struct dp_euicc_profile *p, uint32_t tag, struct dp_tlv *m)
+{
+	struct dp_tlv t;
+	return dp_tlv_read(p->metadata, p->metadata_len, &t) == DP_OK &&
+	       dp_tlv_find(t.value, t.len, tag, m) == DP_OK;
+}
+
+/* Where a notification of this event goes: the first notificationConfigurationInfo entry
+ * whose operations have the event's bit (bit in byte 1 of the BIT STRING), else the SM-DP+
+ * that installed the profile. */
+static void note_address(const struct dp_euicc_profile *p, uint8_t bit, const uint8_t **addr,
+			 size_t *len)
+{
+	struct dp_tlv nci, entry, ops, a;
+	*addr = (const uint8_t *)p->smdp_address;
+	*len = strlen(p->smdp_address);
+	if (!profile_member(p, 0xB6, &nci))
+		return;
+	struct dp_cursor c = dp_cursor_make(nci.value, nci.len);
+	while (!dp_cursor_done(&c) && dp_tlv_next(&c, &entry) == DP_OK) {
+		if (entry.tag != 0x30 || dp_tlv_find(entry.value, entry.len, 0x80, &ops) != DP_OK ||
+		    ops.len < 2 || (ops.value[1] & bit) == 0 ||
+		    dp_tlv_find(entry.value, entry.len, 0x81, &a) != DP_OK)
+			continue;
+		*addr = a.value;
+		*len = a.len;
+		return;
+	}
+}
+
+/* Appends an OtherSignedNotification 30 { BF2F { 80 seq, 81 event, 0C address, 5A iccid },
+ * 5F37 sig over the BF2F TLV, CERT.EUICC, CERT.EUM } for profile p to the pending ones.
+ * event is the NotificationEvent content (02 06 40 enable, 02 05 20 disable, 02 04 10
+ * delete). */
+static int append_other_notification(struct dp_euicc *e, const struct dp_euicc_profile *p,
+				     const uint8_t event[2])
+{
+	struct dp_buf meta, body, note;
+	const uint8_t *addr;
+	size_t addr_len, len;
+	if (e->n_notes >= NOTIFICATIONS_MAX)
+		return dp_err_set(DP_ERR_TOO_LONG, "pending notifications full");
+	dp_buf_init(&meta, PART_MAX);
+	dp_buf_init(&body, PART_MAX);
+	dp_buf_init(&note, PART_MAX);
+	note_address(p, event[1], &addr, &addr_len);
+	int r = append_uint(&meta, 0x80, e->next_seq);
+	if (r == DP_OK)
+		r = dp_tlv_append(&meta, 0x81, event, 2);
+	if (r == DP_OK)
+		r = dp_tlv_append(&meta, 0x0C, addr, addr_len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&meta, 0x5A, p->iccid, sizeof(p->iccid));
+	if (r == DP_OK)
+		r = dp_tlv_append(&body, TAG_NOTIFICATION_METADATA, meta.data, meta.len);
+	if (r == DP_OK)
+		r = dp_euicc_identity_sign_tlv(e->id, body.data, body.len, &body);
+	const uint8_t *der = dp_cert_der(dp_euicc_identity_cert(e->id), &len);
+	if (r == DP_OK)
+		r = dp_buf_append(&body, der, len);
+	der = dp_cert_der(dp_euicc_identity_eum(e->id), &len);
+	if (r == DP_OK)
+		r = dp_buf_append(&body, der, len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&note, 0x30, body.data, body.len);
+	if (r == DP_OK) {
+		struct pending *n = &e->notes[e->n_notes];
+		n->der = dp_buf_take(&note, &n->len);
+		if (n->der == NULL) {
+			r = DP_ERR_NOMEM;
+		} else {
+			e->n_notes++;
+			e->next_seq++;
+		}
+	}
+	dp_buf_deinit(&meta);
+	dp_buf_deinit(&body);
+	dp_buf_deinit(&note);
+	return r;
+}
+
+/* BF2D [A0 { 4F | 5A | 95 }] [5C tagList] -> BF2D A0 { E3 { 5A, 4F, 9F70, 91, 92, 95,
+ * B6, B7, 99 (those in the metadata) } ... }. The tagList is not applied: every
+ * ProfileInfo carries all of these. */
+static int get_profiles_info(struct dp_euicc *e, const struct dp_tlv *t, struct dp_buf *resp)
+{
+	static const uint32_t copied[] = { 0x91, 0x92, 0x95, 0xB6, 0xB7, 0x99 };
+	struct dp_tlv criteria, key, m;
+	bool has_key = false;
+	asn1_node node = NULL;
+	int r = dp_asn1_decode("RSPDefinitions.ProfileInfoListRequest", t->raw, t->raw_len, &node);
+	dp_asn1_free(&node);
+	if (r != DP_OK)
+		return dp_err_wrap(DP_ERR_EUICC_REQUEST, "ProfileInfoListRequest: ");
+	if (dp_tlv_find(t->value, t->len, 0xA0, &criteria) == DP_OK) {
+		if (dp_tlv_expect(criteria.value, criteria.len, 0, &key) != DP_OK)
+			return dp_err_set(DP_ERR_EUICC_REQUEST, "ProfileInfoListRequest criteria");
+		has_key = true;
+	}
+	struct dp_buf list, info;
+	dp_buf_init(&list, DP_EUICC_ES10_RESP_MAX);
+	dp_buf_init(&info, PART_MAX);
+	r = DP_OK;
+	for (size_t i = 0; i < e->n_profiles && r == DP_OK; i++) {
+		const struct dp_euicc_profile *p = &e->profiles[i];
+		if (has_key && key.tag == 0x95) {
+			if (key.len != 1 || key.value[0] != p->profile_class)
+				continue;
+		} else if (has_key && profile_find(e, &key) != (int)i) {
+			continue;
+		}
+		uint8_t state = p->enabled ? 1 : 0;
+		dp_buf_reset(&info);
+		r = dp_tlv_append(&info, 0x5A, p->iccid, sizeof(p->iccid));
+		if (r == DP_OK)
+			r = dp_tlv_append(&info, 0x4F, p->aid, sizeof(p->aid));
+		if (r == DP_OK)
+			r = dp_tlv_append(&info, 0x9F70, &state, 1);
+		for (size_t k = 0; k < sizeof(copied) / sizeof(copied[0]) && r == DP_OK; k++)
+			if (profile_member(p, copied[k], &m))
+				r = dp_buf_append(&info, m.raw, m.raw_len);
+		if (r == DP_OK)
+			r = dp_tlv_append(&list, 0xE3, info.data, info.len);
+	}
+	if (r == DP_OK)
+		r = append_list(resp, TAG_GET_PROFILES_INFO, &list);
+	dp_buf_deinit(&list);
+	dp_buf_deinit(&info);
+	return r;
+}
+
+/* BF31 / BF32 { A0 { 4F | 5A }, 81 refreshFlag } and BF33 { 4F | 5A }: the profile
+ * identifier TLV. */
+static int profile_request(const struct dp_tlv *t, const char *type, struct dp_tlv *id)
+{
+	struct dp_tlv choice;
+	asn1_node node = NULL;
+	int r = dp_asn1_decode(type, t->raw, t->raw_len, &node);
+	dp_asn1_free(&node);
+	if (r != DP_OK)
+		return dp_err_wrap(DP_ERR_EUICC_REQUEST, "%s: ", type);
+	if (t->tag == TAG_DELETE_PROFILE)
+		r = dp_tlv_expect(t->value, t->len, 0, id);
+	else if ((r = dp_tlv_find(t->value, t->len, 0xA0, &choice)) == DP_OK)
+		r = dp_tlv_expect(choice.value, choice.len, 0, id);
+	if (r != DP_OK || (id->tag != 0x4F && id->tag != 0x5A))
+		return dp_err_set(DP_ERR_EUICC_REQUEST, "%s: profile identifier", type);
+	return DP_OK;
+}
+
+/* <tag> { 80 result } */
+static int profile_result(uint32_t tag, const char *fn, int result, struct dp_buf *resp)
+{
+	uint8_t v[3] = { 0x80, 0x01, (uint8_t)result };
+	if (result != 0)
+		dp_log_info(DP_LOG_EUICC, "%s refused: result %d", fn, result);
+	return dp_tlv_append(resp, tag, v, sizeof(v));
+}
+
+/* EnableProfile: the profile must be disabled; an enabled one is disabled first (with its
+ * own disable notification), so that at most one is enabled. */
+static int enable_profile(struct dp_euicc *e, const struct dp_tlv *t, struct dp_buf *resp)
+{
+	static const uint8_t enable[] = { 0x06, 0x40 }, disable[] = { 0x05, 0x20 };
+	struct dp_tlv id;
+	int r = profile_request(t, "RSPDefinitions.EnableProfileRequest", &id);
+	if (r != DP_OK)
+		return r;
+	int i = profile_find(e, &id);
+	if (i < 0)
+		return profile_result(TAG_ENABLE_PROFILE, "EnableProfile", 1, resp);
+	if (e->profiles[i].enabled)
+		return profile_result(TAG_ENABLE_PROFILE, "EnableProfile", 2, resp);
+	size_t needed = 1;
+	for (size_t k = 0; k < e->n_profiles; k++)
+		needed += e->profiles[k].enabled ? 1 : 0;
+	if (e->n_notes + needed > NOTIFICATIONS_MAX)
+		return profile_result(TAG_ENABLE_PROFILE, "EnableProfile", 127, resp);
+	for (size_t k = 0; k < e->n_profiles; k++) {
+		if (!e->profiles[k].enabled)
+			continue;
+		if ((r = append_other_notification(e, &e->profiles[k], disable)) != DP_OK)
+			return r;
+		e->profiles[k].enabled = false;
+	}
+	if ((r = append_other_notification(e, &e->profiles[i], enable)) != DP_OK)
+		return r;
+	e->profiles[i].enabled = true;
+	dp_log_info(DP_LOG_EUICC, "profile %d enabled", i);
+	return profile_result(TAG_ENABLE_PROFILE, "EnableProfile", 0, resp);
+}
+
+static int disable_profile(struct dp_euicc *e, const struct dp_tlv *t, struct dp_buf *resp)
+{
+	static const uint8_t disable[] = { 0x05, 0x20 };
+	struct dp_tlv id;
+	int r = profile_request(t, "RSPDefinitions.DisableProfileRequest", &id);
+	if (r != DP_OK)
+		return r;
+	int i = profile_find(e, &id);
+	if (i < 0)
+		return profile_result(TAG_DISABLE_PROFILE, "DisableProfile", 1, resp);
+	if (!e->profiles[i].enabled)
+		return profile_result(TAG_DISABLE_PROFILE, "DisableProfile", 2, resp);
+	if (e->n_notes >= NOTIFICATIONS_MAX)
+		return profile_result(TAG_DISABLE_PROFILE, "DisableProfile", 127, resp);
+	if ((r = append_other_notification(e, &e->profiles[i], disable)) != DP_OK)
+		return r;
+	e->profiles[i].enabled = false;
+	dp_log_info(DP_LOG_EUICC, "profile %d disabled", i);
+	return profile_result(TAG_DISABLE_PROFILE, "DisableProfile", 0, resp);
+}
+
+static int delete_profile(struct dp_euicc *e, const struct dp_tlv *t, struct dp_buf *resp)
+{
+	static const uint8_t deleted[] = { 0x04, 0x10 };
+	struct dp_tlv id;
+	int r = profile_request(t, "RSPDefinitions.DeleteProfileRequest", &id);
+	if (r != DP_OK)
+		return r;
+	int i = profile_find(e, &id);
+	if (i < 0)
+		return profile_result(TAG_DELETE_PROFILE, "DeleteProfile", 1, resp);
+	if (e->profiles[i].enabled)
+		return profile_result(TAG_DELETE_PROFILE, "DeleteProfile", 2, resp);
+	if (e->n_notes >= NOTIFICATIONS_MAX)
+		return profile_result(TAG_DELETE_PROFILE, "DeleteProfile", 127, resp);
+	if ((r = append_other_notification(e, &e->profiles[i], deleted)) != DP_OK)
+		return r;
+	free((void *)e->profiles[i].metadata);
+	free((void *)e->profiles[i].package);
+	memmove(&e->profiles[i], &e->profiles[i + 1],
+		(e->n_profiles - (size_t)i - 1) * sizeof(e->profiles[0]));
+	e->n_profiles--;
+	memset(&e->profiles[e->n_profiles], 0, sizeof(e->profiles[0]));
+	dp_log_info(DP_LOG_EUICC, "profile %d deleted", i);
+	return profile_result(TAG_DELETE_PROFILE, "DeleteProfile", 0, resp);
+}
+
+/* ---- CancelSession (ES10b); download-path.md 3.2, 4.2, 7.2 ---- */
+
+/* BF41 { 80 tid, 81 reason } -> BF41 A0 { 30 { 80 tid, 81 <SM-DP+ OID of CERT.DPauth>,
+ * 82 reason }, 5F37 sig } or, for any tid but the session's, BF41 81 01 05. The session,
+ * the one-time key and any BPP in progress are dropped. */
+static int cancel_session(struct dp_euicc *e, const struct dp_tlv *t, struct dp_buf *resp)
+{
+	static const uint8_t invalid_tid[] = { 0x81, 0x01, 0x05 };
+	struct session *s = &e->session;
+	struct dp_tlv tid, reason, oid;
+	struct dp_buf body, ok;
+	uint8_t oid_der[OID_DER_MAX];
+	size_t oid_len = 0;
+	asn1_node node = NULL;
+	int r = dp_asn1_decode("RSPDefinitions.CancelSessionRequest", t->raw, t->raw_len, &node);
+	dp_asn1_free(&node);
+	if (r != DP_OK || dp_tlv_find(t->value, t->len, 0x80, &tid) != DP_OK ||
+	    dp_tlv_find(t->value, t->len, 0x81, &reason) != DP_OK)
+		return dp_err_wrap(DP_ERR_EUICC_REQUEST, "CancelSessionRequest: ");
+	if (!s->active || s->dpauth == NULL || tid.len != s->tid_len ||
+	    !dp_ct_equal(tid.value, s->tid, s->tid_len) ||
+	    oid_tlv(s->dpauth, oid_der, sizeof(oid_der), &oid_len) != DP_OK) {
+		dp_log_info(DP_LOG_EUICC, "CancelSession refused: invalidTransactionId");
+		return dp_tlv_append(resp, TAG_CANCEL_SESSION, invalid_tid, sizeof(invalid_tid));
+	}
+	if (dp_tlv_read(oid_der, oid_len, &oid) != DP_OK)
+		return dp_err_set(DP_ERR_CRYPTO, "SM-DP+ OID");
+	dp_buf_init(&body, PART_MAX);
+	dp_buf_init(&ok, PART_MAX);
+	r = dp_tlv_append(&body, 0x80, tid.value, tid.len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&body, 0x81, oid.value, oid.len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&body, 0x82, reason.value, reason.len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&ok, 0x30, body.data, body.len);
+	if (r == DP_OK)
+		r = dp_euicc_identity_sign_tlv(e->id, ok.data, ok.len, &ok);
+	uint8_t hdr[9];
+	size_t hlen = dp_tlv_header(0xA0, ok.len, hdr);
+	if (r == DP_OK)
+		r = dp_tlv_append_header(resp, TAG_CANCEL_SESSION, hlen + ok.len);
+	if (r == DP_OK)
+		r = dp_buf_append(resp, hdr, hlen);
+	if (r == DP_OK)
+		r = dp_buf_append(resp, ok.data, ok.len);
+	if (r == DP_OK) {
+		dp_log_info(DP_LOG_EUICC, "session cancelled");
+		session_end(s);
+		otsk_drop(e);
+		bpp_reset(&e->bpp, BPP_IDLE);
+	}
+	dp_buf_deinit(&body);
+	dp_buf_deinit(&ok);
+	return r;
+}
+
+/* ---- Persistence of installed profiles and pending notifications ---- */
+
+enum { STATE_VERSION = 1, STATE_FILE_MAX = 16 * 1024 * 1024 };
+
+int dp_euicc_save(const struct dp_euicc *e, const char *path)
+{
+	struct dp_buf body, list, prof, file;
+	char tmp[4096];
+	uint8_t enabled;
+	dp_buf_init(&body, STATE_FILE_MAX);
+	dp_buf_init(&list, STATE_FILE_MAX);
+	dp_buf_init(&prof, STATE_FILE_MAX);
+	dp_buf_init(&file, STATE_FILE_MAX);
+	int r = append_uint(&body, 0x02, STATE_VERSION);
+	if (r == DP_OK)
+		r = append_uint(&body, 0x02, e->next_seq);
+	for (size_t i = 0; i < e->n_profiles && r == DP_OK; i++) {
+		const struct dp_euicc_profile *p = &e->profiles[i];
+		enabled = p->enabled ? 0xFF : 0x00;
+		dp_buf_reset(&prof);
+		r = dp_tlv_append(&prof, 0x4F, p->aid, sizeof(p->aid));
+		if (r == DP_OK)
+			r = dp_tlv_append(&prof, 0x01, &enabled, 1);
+		if (r == DP_OK)
+			r = dp_tlv_append(&prof, 0x0C, p->smdp_address, strlen(p->smdp_address));
+		if (r == DP_OK)
+			r = dp_buf_append(&prof, p->metadata, p->metadata_len);
+		if (r == DP_OK)
+			r = dp_tlv_append(&prof, 0x04, p->package, p->package_len);
+		if (r == DP_OK)
+			r = dp_tlv_append(&list, 0x30, prof.data, prof.len);
+	}
+	if (r == DP_OK)
+		r = dp_tlv_append(&body, 0xA0, list.data, list.len);
+	dp_buf_reset(&list);
+	for (size_t i = 0; i < e->n_notes && r == DP_OK; i++)
+		r = dp_buf_append(&list, e->notes[i].der, e->notes[i].len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&body, 0xA1, list.data, list.len);
+	if (r == DP_OK)
+		r = dp_tlv_append(&file, 0x30, body.data, body.len);
+	if (r == DP_OK && (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		r = dp_err_set(DP_ERR_TOO_LONG, "state path");
+	if (r == DP_OK) {
+		/* write a temporary file and rename it, so a crash leaves the old state */
+		FILE *f = fopen(tmp, "wb");
+		if (f == NULL) {
+			r = dp_err_set(DP_ERR_IO, "%s", tmp);
+		} else {
+			bool ok = fwrite(file.data, 1, file.len, f) == file.len;
+			ok = fclose(f) == 0 && ok;
+			if (!ok || rename(tmp, path) != 0) {
+				remove(tmp);
+				r = dp_err_set(DP_ERR_IO, "writing %s", path);
+			}
+		}
+	}
+	dp_buf_deinit(&body);
+	dp_buf_deinit(&list);
+	dp_buf_deinit(&prof);
+	dp_buf_deinit(&file);
+	return r;
+}
+
+/* One saved profile 30 { 4F aid, 01 enabled, 0C address, BF25 metadata, 04 package } into
+ * p (metadata and package allocated). */
+static int load_profile(const struct dp_tlv *t, struct dp_euicc_profile *p)
+{
+	struct dp_tlv aid, en, addr, meta, pkg;
+	struct dp_cursor c = dp_cursor_make(t->value, t->len);
+	memset(p, 0, sizeof(*p));
+	if (t->tag != 0x30 || dp_tlv_next(&c, &aid) != DP_OK || dp_tlv_next(&c, &en) != DP_OK ||
+	    dp_tlv_next(&c, &addr) != DP_OK || dp_tlv_next(&c, &meta) != DP_OK ||
+	    dp_tlv_next(&c, &pkg) != DP_OK || !dp_cursor_done(&c) || aid.tag != 0x4F ||
+	    aid.len != sizeof(p->aid) || en.tag != 0x01 || en.len != 1 || addr.tag != 0x0C ||
+	    addr.len >= sizeof(p->smdp_address) || pkg.tag != 0x04 ||
+	    parse_metadata(meta.raw, meta.raw_len, p) != 0)
+		return dp_err_set(DP_ERR_EUICC_STATE, "saved profile");
+	memcpy(p->aid, aid.value, sizeof(p->aid));
+	p->enabled = en.value[0] != 0;
+	memcpy(p->smdp_address, addr.value, addr.len);
+	uint8_t *m = malloc(meta.raw_len), *k = malloc(pkg.len != 0 ? pkg.len : 1);
+	if (m == NULL || k == NULL) {
+		free(m);
+		free(k);
+		return DP_ERR_NOMEM;
+	}
+	memcpy(m, meta.raw, meta.raw_len);
+	memcpy(k, pkg.value, pkg.len);
+	p->metadata = m;
+	p->metadata_len = meta.raw_len;
+	p->package = k;
+	p->package_len = pkg.len;
+	return DP_OK;
+}
+
+int dp_euicc_load(struct dp_euicc *e, const char *path)
+{
+	struct dp_euicc_profile profiles[PROFILES_MAX];
+	struct pending notes[NOTIFICATIONS_MAX];
+	size_t n_profiles = 0, n_notes = 0, n_enabled = 0;
+	struct dp_buf file;
+	struct dp_tlv top, version, seq, plist, nlist, t, meta;
+	uint64_t v = 0, next_seq = 0, s;
+	dp_buf_init(&file, STATE_FILE_MAX);
+	int r = dp_buf_read_file(&file, path);
+	if (r != DP_OK)
+		goto out;
+	r = dp_err_set(DP_ERR_EUICC_STATE, "%s", path);
+	if (dp_tlv_expect(file.data, file.len, 0x30, &top) != DP_OK)
+		goto out;
+	struct dp_cursor c = dp_cursor_make(top.value, top.len);
+	if (dp_tlv_next(&c, &version) != DP_OK || dp_tlv_next(&c, &seq) != DP_OK ||
+	    dp_tlv_next(&c, &plist) != DP_OK || dp_tlv_next(&c, &nlist) != DP_OK ||
+	    !dp_cursor_done(&c) || version.tag != 0x02 || read_uint(&version, &v) != DP_OK ||
+	    v != STATE_VERSION || seq.tag != 0x02 || read_uint(&seq, &next_seq) != DP_OK ||
+	    plist.tag != 0xA0 || nlist.tag != 0xA1)
+		goto out;
+	c = dp_cursor_make(plist.value, plist.len);
+	while (!dp_cursor_done(&c)) {
+		if (n_profiles >= PROFILES_MAX || dp_tlv_next(&c, &t) != DP_OK)
+			goto out;
+		if ((r = load_profile(&t, &profiles[n_profiles])) != DP_OK)
+			goto out;
+		n_enabled += profiles[n_profiles].enabled ? 1 : 0;
+		n_profiles++;
+		r = dp_err_set(DP_ERR_EUICC_STATE, "%s", path);
+	}
+	c = dp_cursor_make(nlist.value, nlist.len);
+	while (!dp_cursor_done(&c)) {
+		if (n_notes >= NOTIFICATIONS_MAX || dp_tlv_next(&c, &t) != DP_OK)
+			goto out;
+		struct pending *n = &notes[n_notes];
+		n->der = malloc(t.raw_len);
+		if (n->der == NULL) {
+			r = DP_ERR_NOMEM;
+			goto out;
+		}
+		memcpy(n->der, t.raw, t.raw_len);
+		n->len = t.raw_len;
+		n_notes++;
+		if (note_metadata(n, &meta, &s) != DP_OK || s >= next_seq)
+			goto out;
+	}
+	if (n_enabled > 1)
+		goto out;
+	/* all read: replace the eUICC's profiles and notifications */
+	for (size_t i = 0; i < e->n_profiles; i++) {
+		free((void *)e->profiles[i].metadata);
+		free((void *)e->profiles[i].package);
+	}
+	for (size_t i = 0; i < e->n_notes; i++)
+		free(e->notes[i].der);
+	memcpy(e->profiles, profiles, n_profiles * sizeof(profiles[0]));
+	e->n_profiles = n_profiles;
+	memcpy(e->notes, notes, n_notes * sizeof(notes[0]));
+	e->n_notes = n_notes;
+	e->next_seq = next_seq;
+	n_profiles = n_notes = 0;
+	dp_log_info(DP_LOG_EUICC, "state loaded from %s: %zu profiles, %zu notifications", path,
+		    e->n_profiles, e->n_notes);
+	r = DP_OK;
+out:
+	for (size_t i = 0; i < n_profiles; i++) {
+		free((void *)profiles[i].metadata);
+		free((void *)profiles[i].package);
+	}
+	for (size_t i = 0; i < n_notes; i++)
+		free(notes[i].der);
+	dp_buf_deinit(&file);
+	return r;
+}
+
 int dp_euicc_es10(struct dp_euicc *e, const uint8_t *cmd, size_t len, struct dp_buf *resp)
 {
 	struct dp_tlv t;
@@ -1131,6 +1791,30 @@ int dp_euicc_es10(struct dp_euicc *e, const uint8_t *cmd, size_t len, struct dp_
 		break;
 	case TAG_PREPARE_DOWNLOAD:
 		r = prepare_download(e, &t, resp);
+		break;
+	case TAG_CANCEL_SESSION:
+		r = cancel_session(e, &t, resp);
+		break;
+	case TAG_LIST_NOTIFICATION:
+		r = list_notification(e, &t, resp);
+		break;
+	case TAG_RETRIEVE_NOTIFICATIONS:
+		r = retrieve_notifications(e, &t, resp);
+		break;
+	case TAG_NOTIFICATION_SENT:
+		r = notification_sent(e, &t, resp);
+		break;
+	case TAG_GET_PROFILES_INFO:
+		r = get_profiles_info(e, &t, resp);
+		break;
+	case TAG_ENABLE_PROFILE:
+		r = enable_profile(e, &t, resp);
+		break;
+	case TAG_DISABLE_PROFILE:
+		r = disable_profile(e, &t, resp);
+		break;
+	case TAG_DELETE_PROFILE:
+		r = delete_profile(e, &t, resp);
 		break;
 	default:
 		r = dp_err_set(DP_ERR_EUICC_FUNCTION, "ES10 tag %X", (unsigned)t.tag);

@@ -4,9 +4,11 @@
  * Done: GetEUICCChallenge (BF2E), GetEUICCInfo1 (BF20), GetEUICCInfo2 (BF22), GetEID
  * (GetEuiccData BF3E), AuthenticateServer (BF38) with the eUICC's checks, PrepareDownload
  * (BF21, SGP.22 5.7.14), LoadBoundProfilePackage (BF36 as the segments of SGP.22 2.5.5,
- * 5.7.15) with the profiles installed and the PIR kept as a pending notification.
- * Not yet: CancelSession, notifications, profile management (they answer
- * DP_ERR_EUICC_FUNCTION, which the card turns into 6A80). */
+ * 5.7.15) with the profiles installed and the PIR kept as a pending notification,
+ * CancelSession (BF41), ListNotification (BF28), RetrieveNotificationsList (BF2B),
+ * NotificationSent (BF30), GetProfilesInfo (BF2D), Enable/Disable/DeleteProfile
+ * (BF31/BF32/BF33, each leaving a signed OtherSignedNotification).
+ * Other tags answer DP_ERR_EUICC_FUNCTION, which the card turns into 6A80. */
 #ifndef DP_TEST_EUICC_ES10_H
 #define DP_TEST_EUICC_ES10_H
 
@@ -74,6 +76,7 @@ struct dp_euicc_profile {
 	char name[65];            /* 92 profileName */
 	int profile_class;        /* 95: test 0, provisioning 1, operational 2 (default) */
 	bool enabled;             /* false after installation */
+	char smdp_address[256];   /* the SM-DP+ address of the session that installed it */
 	const uint8_t *metadata;  /* the StoreMetadataRequest (BF25) as received */
 	size_t metadata_len;
 	const uint8_t *package;   /* the profile package: the 86 plaintexts, concatenated */
@@ -100,6 +103,15 @@ const struct dp_euicc_profile *dp_euicc_profile_get(const struct dp_euicc *e, si
 size_t dp_euicc_notification_count(const struct dp_euicc *e);
 int dp_euicc_notification_get(const struct dp_euicc *e, size_t i, const uint8_t **der,
 			      size_t *len) DP_WUR;
+
+/* Installed profiles and pending notifications (with the next seqNumber) to a file, and
+ * back. The file is DER of this layer's own making: 30 { 02 version 1, 02 nextSeq, A0 { 30
+ * { 4F aid, 01 enabled, 0C SM-DP+ address, BF25 metadata, 04 package } ... }, A1 {
+ * notification ... } }. Save writes path.tmp and renames it. Load replaces the eUICC's
+ * profiles and notifications only when the whole file is valid (else DP_ERR_EUICC_STATE,
+ * DP_ERR_IO, DP_ERR_NOMEM and the eUICC unchanged); a download session is not saved. */
+int dp_euicc_save(const struct dp_euicc *e, const char *path) DP_WUR;
+int dp_euicc_load(struct dp_euicc *e, const char *path) DP_WUR;
 
 /* Runs one ES10 command (exactly one DER TLV, or one segment of a bound profile package
  * cut as SGP.22 2.5.5 says) and appends its DER response to resp (nothing for the

@@ -19,391 +19,19 @@
 #include "test/euicc/apdu.h"
 #include "test/euicc/es10.h"
 #include "test/support/support.h"
+#include "test/unit/euicc/euicc_download.h"
 #include "test/unit/euicc/euicc_test.h"
 
-#define ADDRESS "testsmdpplus1.example.com"
-#define HOST_ID "mahlzeit"
-#define SEGMENTS_MAX 64
-
-struct segment {
-	const uint8_t *p;
-	size_t len;
-};
-
-struct fixture {
-	struct dp_euicc *e;
-	struct dp_cert *dpauth, *dppb;
-	EVP_PKEY *auth_key, *pb_key;
-	struct euicc_test_auth auth;
-	struct dp_ci_ski ci;
-	struct dp_buf req, resp;
-	uint8_t signature1[3 + DP_ECDSA_RS_BYTES]; /* euiccSignature1 TLV */
-	uint8_t otpk_euicc[DP_CURVE_POINT_BYTES];
-	struct dp_buf upp;                         /* the profile package */
-	uint8_t iccid[10];                         /* from its ProfileHeader */
-	struct dp_buf bpp;
-	struct segment seg[SEGMENTS_MAX];
-	size_t n_seg;
-};
-
-static int setup(void **state)
-{
-	struct fixture *fx = test_calloc(1, sizeof(*fx));
-	assert_int_equal(dp_euicc_new(euicc_test_identity(DP_CURVE_NIST_P256), &fx->e), DP_OK);
-	dp_euicc_set_time(fx->e, EUICC_TEST_TIME);
-	euicc_test_server("DPauth", "DPauth", DP_CURVE_NIST_P256, &fx->dpauth, &fx->auth_key);
-	euicc_test_server("DPpb", "DPpb", DP_CURVE_NIST_P256, &fx->dppb, &fx->pb_key);
-	euicc_test_ci_ski(DP_CURVE_NIST_P256, &fx->ci);
-	dp_buf_init(&fx->req, 16384);
-	dp_buf_init(&fx->resp, DP_EUICC_ES10_RESP_MAX);
-	dp_buf_init(&fx->bpp, 64 * 1024);
-	struct euicc_test_auth *a = &fx->auth;
-	memcpy(a->tid, "\x01\x23\x45\x67\x89\xAB\xCD\xEF\x88\x99\xAA\xBB\xCC\xDD\xEE\xFF", 16);
-	a->tid_len = 16;
-	a->address = ADDRESS;
-	memset(a->server_challenge, 0x5A, 16);
-	a->ci_pkid = fx->ci.v;
-	a->ci_pkid_len = fx->ci.len;
-	a->cert = fx->dpauth;
-	a->key = fx->auth_key;
-	/* the UPP and the ICCID of its ProfileHeader (A0 { ..., 83 iccid }) */
-	dp_test_read_file(dp_test_shared("ts48/TS48v1_A.der"), &fx->upp);
-	struct dp_tlv header, iccid;
-	assert_int_equal(dp_tlv_read(fx->upp.data, fx->upp.len, &header), DP_OK);
-	assert_int_equal(header.tag, 0xA0);
-	assert_int_equal(dp_tlv_find(header.value, header.len, 0x83, &iccid), DP_OK);
-	assert_int_equal(iccid.len, 10);
-	memcpy(fx->iccid, iccid.value, 10);
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-	dp_euicc_free(fx->e);
-	dp_cert_free(fx->dpauth);
-	dp_cert_free(fx->dppb);
-	EVP_PKEY_free(fx->auth_key);
-	EVP_PKEY_free(fx->pb_key);
-	dp_buf_deinit(&fx->req);
-	dp_buf_deinit(&fx->resp);
-	dp_buf_deinit(&fx->upp);
-	dp_buf_deinit(&fx->bpp);
-	test_free(fx);
-	return 0;
-}
-
-/* GetEUICCChallenge + AuthenticateServer, which must succeed; keeps euiccSignature1. */
-static void authenticate(struct fixture *fx)
-{
-	struct dp_tlv t, ok, signed1, sig;
-	dp_buf_reset(&fx->resp);
-	dp_buf_reset(&fx->req);
-	assert_int_equal(dp_euicc_es10(fx->e, (const uint8_t *)"\xBF\x2E\x00", 3, &fx->resp),
-			 DP_OK);
-	memcpy(fx->auth.challenge, fx->resp.data + 5, 16);
-	dp_buf_reset(&fx->resp);
-	euicc_test_auth_request(&fx->auth, &fx->req);
-	assert_int_equal(dp_euicc_es10(fx->e, fx->req.data, fx->req.len, &fx->resp), DP_OK);
-	assert_int_equal(dp_tlv_expect(fx->resp.data, fx->resp.len, 0xBF38, &t), DP_OK);
-	assert_int_equal(dp_tlv_expect(t.value, t.len, 0xA0, &ok), DP_OK);
-	struct dp_cursor c = dp_cursor_make(ok.value, ok.len);
-	assert_int_equal(dp_tlv_next(&c, &signed1), DP_OK);
-	assert_int_equal(dp_tlv_next(&c, &sig), DP_OK);
-	assert_int_equal(sig.raw_len, sizeof(fx->signature1));
-	memcpy(fx->signature1, sig.raw, sig.raw_len);
-}
-
-/* What goes into a PrepareDownloadRequest. */
-struct prepare {
-	const uint8_t *tid; /* NULL: the session's */
-	bool cc_required;
-	const uint8_t *hash_cc; /* 32 bytes or NULL */
-	const uint8_t *otpk;    /* bppEuiccOtpk or NULL */
-	const struct dp_cert *cert; /* NULL: SGP.26 DPpb */
-	EVP_PKEY *key;
-	bool corrupt_signature;
-};
-
-/* Sends PrepareDownload; returns the downloadErrorCode (0: ok, euiccSignature2 checked,
- * euiccSigned2 left in *signed2 as a slice of fx->resp, otPK.EUICC in fx->otpk_euicc). */
-static int prepare_download(struct fixture *fx, const struct prepare *p, struct dp_tlv *signed2)
-{
-	struct dp_buf s2, body;
-	struct dp_tlv t, choice, sig2, m;
-	dp_buf_init(&s2, 1024);
-	dp_buf_init(&body, 8192);
-	const uint8_t *tid = p->tid != NULL ? p->tid : fx->auth.tid;
-	assert_int_equal(dp_tlv_append(&s2, 0x80, tid, fx->auth.tid_len), DP_OK);
-	assert_int_equal(dp_tlv_append(&s2, 0x01, p->cc_required ? "\xFF" : "\x00", 1), DP_OK);
-	if (p->otpk != NULL)
-		assert_int_equal(dp_tlv_append(&s2, 0x5F49, p->otpk, DP_CURVE_POINT_BYTES), DP_OK);
-	assert_int_equal(dp_tlv_append(&body, 0x30, s2.data, s2.len), DP_OK);
-	/* smdpSignature2 over smdpSigned2 || euiccSignature1 TLV */
-	dp_buf_reset(&s2);
-	assert_int_equal(dp_buf_append(&s2, body.data, body.len), DP_OK);
-	assert_int_equal(dp_buf_append(&s2, fx->signature1, sizeof(fx->signature1)), DP_OK);
-	size_t sig_at = body.len;
-	assert_int_equal(dp_ecdsa_sign_tlv(p->key != NULL ? p->key : fx->pb_key, s2.data, s2.len,
-					   &body),
-			 DP_OK);
-	if (p->corrupt_signature)
-		body.data[sig_at + 20] ^= 0x01;
-	uint8_t signature2[3 + DP_ECDSA_RS_BYTES];
-	memcpy(signature2, body.data + sig_at, sizeof(signature2));
-	if (p->hash_cc != NULL)
-		assert_int_equal(dp_tlv_append(&body, 0x04, p->hash_cc, 32), DP_OK);
-	size_t len;
-	const uint8_t *der = dp_cert_der(p->cert != NULL ? p->cert : fx->dppb, &len);
-	assert_int_equal(dp_buf_append(&body, der, len), DP_OK);
-	dp_buf_reset(&fx->req);
-	assert_int_equal(dp_tlv_append(&fx->req, 0xBF21, body.data, body.len), DP_OK);
-	dp_buf_deinit(&s2);
-	dp_buf_deinit(&body);
-	dp_buf_reset(&fx->resp);
-	assert_int_equal(dp_euicc_es10(fx->e, fx->req.data, fx->req.len, &fx->resp), DP_OK);
-	asn1_node n = NULL;
-	assert_int_equal(dp_asn1_decode_exact("RSPDefinitions.PrepareDownloadResponse",
-					      fx->resp.data, fx->resp.len, &n),
-			 DP_OK);
-	dp_asn1_free(&n);
-	assert_int_equal(dp_tlv_expect(fx->resp.data, fx->resp.len, 0xBF21, &t), DP_OK);
-	assert_int_equal(dp_tlv_expect(t.value, t.len, 0, &choice), DP_OK);
-	if (choice.tag == 0xA1) {
-		assert_int_equal(dp_tlv_find(choice.value, choice.len, 0x80, &m), DP_OK);
-		assert_bytes_equal(m.value, m.len, tid, fx->auth.tid_len);
-		assert_int_equal(dp_tlv_find(choice.value, choice.len, 0x02, &m), DP_OK);
-		assert_int_equal(m.len, 1);
-		return m.value[0];
-	}
-	assert_int_equal(choice.tag, 0xA0);
-	struct dp_cursor c = dp_cursor_make(choice.value, choice.len);
-	assert_int_equal(dp_tlv_next(&c, signed2), DP_OK);
-	assert_int_equal(dp_tlv_next(&c, &sig2), DP_OK);
-	assert_true(dp_cursor_done(&c));
-	assert_int_equal(signed2->tag, 0x30);
-	assert_int_equal(sig2.tag, DP_ECDSA_TAG);
-	/* euiccSignature2 over euiccSigned2 || smdpSignature2 TLV, with PK.EUICC */
-	struct dp_buf msg;
-	dp_buf_init(&msg, 4096);
-	assert_int_equal(dp_buf_append(&msg, signed2->raw, signed2->raw_len), DP_OK);
-	assert_int_equal(dp_buf_append(&msg, signature2, sizeof(signature2)), DP_OK);
-	assert_int_equal(dp_ecdsa_verify(dp_cert_pubkey(dp_euicc_identity_cert(
-							 dp_euicc_identity(fx->e))),
-					 msg.data, msg.len, sig2.value, sig2.len),
-			 DP_OK);
-	dp_buf_deinit(&msg);
-	assert_int_equal(dp_tlv_find(signed2->value, signed2->len, 0x80, &m), DP_OK);
-	assert_bytes_equal(m.value, m.len, fx->auth.tid, fx->auth.tid_len);
-	assert_int_equal(dp_tlv_find(signed2->value, signed2->len, 0x5F49, &m), DP_OK);
-	assert_int_equal(m.len, DP_CURVE_POINT_BYTES);
-	memcpy(fx->otpk_euicc, m.value, m.len);
-	return 0;
-}
-
-/* Builds the BPP into fx->bpp and cuts it as the LPA does (SGP.22 2.5.5) into fx->seg.
- * With ppk, the UPP is protected with fixed profile protection keys announced in an A2
- * ReplaceSessionKeys (download-path.md 4.6). */
-static void build_bpp_ppk(struct fixture *fx, bool corrupt_smdp_sign, bool ppk)
-{
-	static const uint8_t configure_isdp[] = { 0xBF, 0x24, 0x00 };
-	struct dp_buf body, part, bpp_body;
-	EVP_PKEY *otsk = NULL;
-	uint8_t otpk[DP_CURVE_POINT_BYTES], eid[DP_KDF_EID_BYTES];
-	struct dp_session_keys keys;
-	struct dp_scp03t *scp = NULL;
-	dp_buf_init(&body, 4096);
-	dp_buf_init(&part, 64 * 1024);
-	dp_buf_init(&bpp_body, 64 * 1024);
-	assert_int_equal(dp_kdf_generate(DP_CURVE_NIST_P256, &otsk), DP_OK);
-	assert_int_equal(dp_kdf_export_point(otsk, otpk), DP_OK);
-	/* BF23 { 82 01 01, 80 tid, A6 CRT, 5F49 otPK.DP, 5F37 smdpSign } */
-	assert_int_equal(dp_tlv_append(&body, 0x82, "\x01", 1), DP_OK);
-	assert_int_equal(dp_tlv_append(&body, 0x80, fx->auth.tid, fx->auth.tid_len), DP_OK);
-	assert_int_equal(dp_buf_append(&part, "\x80\x01\x88\x81\x01\x10", 6), DP_OK);
-	assert_int_equal(dp_tlv_append(&part, 0x84, HOST_ID, strlen(HOST_ID)), DP_OK);
-	assert_int_equal(dp_tlv_append(&body, 0xA6, part.data, part.len), DP_OK);
-	assert_int_equal(dp_tlv_append(&body, 0x5F49, otpk, sizeof(otpk)), DP_OK);
-	dp_buf_reset(&part);
-	assert_int_equal(dp_buf_append(&part, body.data, body.len), DP_OK);
-	assert_int_equal(dp_tlv_append(&part, 0x5F49, fx->otpk_euicc, DP_CURVE_POINT_BYTES),
-			 DP_OK);
-	size_t sig_at = body.len;
-	assert_int_equal(dp_ecdsa_sign_tlv(fx->pb_key, part.data, part.len, &body), DP_OK);
-	if (corrupt_smdp_sign)
-		body.data[sig_at + 9] ^= 0x80;
-	assert_int_equal(dp_tlv_append(&bpp_body, 0xBF23, body.data, body.len), DP_OK);
-	/* session keys: ECDH with otPK.EUICC, hostId, the EID */
-	assert_int_equal(dp_kdf_eid_bytes(dp_euicc_identity_eid(dp_euicc_identity(fx->e)), eid),
-			 DP_OK);
-	assert_int_equal(dp_kdf_session_keys(otsk, fx->otpk_euicc, DP_CURVE_POINT_BYTES,
-					     (const uint8_t *)HOST_ID, strlen(HOST_ID), eid, &keys),
-			 DP_OK);
-	assert_int_equal(dp_scp03t_new(&keys, &scp), DP_OK);
-	/* A0 { 87 ConfigureISDP }, A1 { 88 StoreMetadata... }, A3 { 86 UPP slices } */
-	dp_buf_reset(&part);
-	assert_int_equal(dp_scp03t_wrap(scp, 0x87, configure_isdp, sizeof(configure_isdp), &part),
-			 DP_OK);
-	assert_int_equal(dp_tlv_append(&bpp_body, 0xA0, part.data, part.len), DP_OK);
-	dp_buf_reset(&body);
-	assert_int_equal(dp_tlv_append(&body, 0x5A, fx->iccid, 10), DP_OK);
-	assert_int_equal(dp_tlv_append(&body, 0x91, "GSMA_TEST", 9), DP_OK);
-	assert_int_equal(dp_tlv_append(&body, 0x92, "TS48 v1 A", 9), DP_OK);
-	assert_int_equal(dp_tlv_append(&body, 0x95, "\x00", 1), DP_OK);
-	dp_buf_reset(&part);
-	assert_int_equal(dp_tlv_append(&part, 0xBF25, body.data, body.len), DP_OK);
-	dp_buf_reset(&body);
-	assert_int_equal(dp_scp03t_wrap_all(scp, 0x88, part.data, part.len, &body), DP_OK);
-	assert_int_equal(dp_tlv_append(&bpp_body, 0xA1, body.data, body.len), DP_OK);
-	if (ppk) {
-		struct dp_session_keys pk;
-		memset(pk.mcv, 0x00, 16);
-		memset(pk.s_enc, 0x11, 16);
-		memset(pk.s_mac, 0x22, 16);
-		dp_buf_reset(&part);
-		dp_buf_reset(&body);
-		assert_int_equal(dp_scp03t_replace_keys_request(&pk, &part), DP_OK);
-		assert_int_equal(dp_scp03t_wrap(scp, 0x87, part.data, part.len, &body), DP_OK);
-		assert_int_equal(dp_tlv_append(&bpp_body, 0xA2, body.data, body.len), DP_OK);
-		assert_int_equal(dp_scp03t_replace_keys(scp, &pk), DP_OK);
-	}
-	dp_buf_reset(&part);
-	assert_int_equal(dp_scp03t_wrap_all(scp, 0x86, fx->upp.data, fx->upp.len, &part), DP_OK);
-	assert_int_equal(dp_tlv_append(&bpp_body, 0xA3, part.data, part.len), DP_OK);
-	dp_buf_reset(&fx->bpp);
-	assert_int_equal(dp_tlv_append(&fx->bpp, 0xBF36, bpp_body.data, bpp_body.len), DP_OK);
-	/* the LPA's cut: BF36 header + BF23; A0 with its 87; A1 header; each 88; A3 header;
-	 * each 86 */
-	struct dp_tlv bpp, t, el;
-	assert_int_equal(dp_tlv_expect(fx->bpp.data, fx->bpp.len, 0xBF36, &bpp), DP_OK);
-	struct dp_cursor c = dp_cursor_make(bpp.value, bpp.len);
-	fx->n_seg = 0;
-	while (!dp_cursor_done(&c)) {
-		assert_int_equal(dp_tlv_next(&c, &t), DP_OK);
-		assert_true(fx->n_seg + 1 < SEGMENTS_MAX);
-		if (t.tag == 0xBF23) {
-			fx->seg[fx->n_seg++] = (struct segment){ bpp.raw,
-								 (size_t)(t.raw - bpp.raw) + t.raw_len };
-		} else if (t.tag == 0xA0 || t.tag == 0xA2) {
-			fx->seg[fx->n_seg++] = (struct segment){ t.raw, t.raw_len };
-		} else {
-			fx->seg[fx->n_seg++] = (struct segment){ t.raw, t.raw_len - t.len };
-			struct dp_cursor e = dp_cursor_make(t.value, t.len);
-			while (!dp_cursor_done(&e)) {
-				assert_int_equal(dp_tlv_next(&e, &el), DP_OK);
-				assert_true(fx->n_seg < SEGMENTS_MAX);
-				fx->seg[fx->n_seg++] = (struct segment){ el.raw, el.raw_len };
-			}
-		}
-	}
-	/* 1 + 1 + (1 + 1) [+ 1] + (1 + 12): 11768 bytes of UPP in 1007-byte slices */
-	assert_int_equal(fx->n_seg, ppk ? 18 : 17);
-	dp_scp03t_free(scp);
-	dp_kdf_keys_wipe(&keys);
-	EVP_PKEY_free(otsk);
-	dp_buf_deinit(&body);
-	dp_buf_deinit(&part);
-	dp_buf_deinit(&bpp_body);
-}
-
-static void build_bpp(struct fixture *fx, bool corrupt_smdp_sign)
-{
-	build_bpp_ppk(fx, corrupt_smdp_sign, false);
-}
-
-/* Sends the segments in fx->seg; exactly one of them (the last, or the first that fails)
- * answers, and that answer is left in fx->resp; returns its index. */
-static size_t load(struct fixture *fx)
-{
-	struct dp_buf out;
-	size_t answered = SIZE_MAX;
-	dp_buf_init(&out, DP_EUICC_ES10_RESP_MAX);
-	dp_buf_reset(&fx->resp);
-	for (size_t i = 0; i < fx->n_seg; i++) {
-		dp_buf_reset(&out);
-		assert_int_equal(dp_euicc_es10(fx->e, fx->seg[i].p, fx->seg[i].len, &out), DP_OK);
-		if (out.len == 0)
-			continue;
-		assert_int_equal(answered, SIZE_MAX);
-		answered = i;
-		assert_int_equal(dp_buf_append(&fx->resp, out.data, out.len), DP_OK);
-	}
-	dp_buf_deinit(&out);
-	assert_int_not_equal(answered, SIZE_MAX);
-	return answered;
-}
-
-/* Checks a ProfileInstallationResult as an SM-DP+ would (schema, signature with
- * CERT.EUICC, tid, notification metadata, OID); returns 0 for success (the ISD-P AID in
- * aid) or the errorReason (the bppCommandId in *command). */
-static int check_pir(struct fixture *fx, uint8_t aid[16], int *command)
-{
-	struct dp_tlv pir, data, sig, m, meta, result, choice;
-	asn1_node n = NULL;
-	assert_int_equal(dp_asn1_decode_exact("RSPDefinitions.ProfileInstallationResult",
-					      fx->resp.data, fx->resp.len, &n),
-			 DP_OK);
-	dp_asn1_free(&n);
-	assert_int_equal(dp_tlv_expect(fx->resp.data, fx->resp.len, 0xBF37, &pir), DP_OK);
-	struct dp_cursor c = dp_cursor_make(pir.value, pir.len);
-	assert_int_equal(dp_tlv_next(&c, &data), DP_OK);
-	assert_int_equal(dp_tlv_next(&c, &sig), DP_OK);
-	assert_int_equal(data.tag, 0xBF27);
-	assert_int_equal(sig.tag, DP_ECDSA_TAG);
-	assert_int_equal(dp_ecdsa_verify(dp_cert_pubkey(dp_euicc_identity_cert(
-							 dp_euicc_identity(fx->e))),
-					 data.raw, data.raw_len, sig.value, sig.len),
-			 DP_OK);
-	assert_int_equal(dp_tlv_find(data.value, data.len, 0x80, &m), DP_OK);
-	assert_bytes_equal(m.value, m.len, fx->auth.tid, fx->auth.tid_len);
-	assert_int_equal(dp_tlv_find(data.value, data.len, 0xBF2F, &meta), DP_OK);
-	assert_int_equal(dp_tlv_find(meta.value, meta.len, 0x81, &m), DP_OK);
-	assert_bytes_equal(m.value, m.len, (const uint8_t *)"\x07\x80", 2);
-	assert_int_equal(dp_tlv_find(meta.value, meta.len, 0x0C, &m), DP_OK);
-	assert_bytes_equal(m.value, m.len, (const uint8_t *)ADDRESS, strlen(ADDRESS));
-	/* 06: the SGP.26 SM-DP+ OID 2.999.10 */
-	assert_int_equal(dp_tlv_find(data.value, data.len, 0x06, &m), DP_OK);
-	assert_bytes_equal(m.raw, m.raw_len, (const uint8_t *)"\x06\x03\x88\x37\x0A", 5);
-	assert_int_equal(dp_tlv_find(data.value, data.len, 0xA2, &result), DP_OK);
-	assert_int_equal(dp_tlv_expect(result.value, result.len, 0, &choice), DP_OK);
-	if (choice.tag == 0xA0) {
-		assert_int_equal(dp_tlv_find(meta.value, meta.len, 0x5A, &m), DP_OK);
-		assert_bytes_equal(m.value, m.len, fx->iccid, 10);
-		assert_int_equal(dp_tlv_find(choice.value, choice.len, 0x4F, &m), DP_OK);
-		assert_int_equal(m.len, 16);
-		memcpy(aid, m.value, 16);
-		assert_int_equal(dp_tlv_find(choice.value, choice.len, 0x04, &m), DP_OK);
-		assert_bytes_equal(m.value, m.len,
-				   (const uint8_t *)"\x30\x07\xA0\x05\x30\x03\x80\x01\x00", 9);
-		return 0;
-	}
-	assert_int_equal(choice.tag, 0xA1);
-	assert_int_equal(dp_tlv_find(choice.value, choice.len, 0x80, &m), DP_OK);
-	assert_int_equal(m.len, 1);
-	*command = m.value[0];
-	assert_int_equal(dp_tlv_find(choice.value, choice.len, 0x81, &m), DP_OK);
-	assert_int_equal(m.len, 1);
-	return m.value[0];
-}
-
-/* AuthenticateServer + PrepareDownload, both fine. */
-static void prepared(struct fixture *fx)
-{
-	struct dp_tlv signed2;
-	authenticate(fx);
-	assert_int_equal(prepare_download(fx, &(struct prepare){ 0 }, &signed2), 0);
-}
 
 static void download_ok(void **state)
 {
-	struct fixture *fx = *state;
+	struct euicc_dl *fx = *state;
 	uint8_t aid[16];
 	int command = -1;
-	prepared(fx);
-	build_bpp(fx, false);
-	assert_int_equal(load(fx), fx->n_seg - 1);
-	assert_int_equal(check_pir(fx, aid, &command), 0);
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp(fx, false);
+	assert_int_equal(euicc_dl_load(fx), fx->n_seg - 1);
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), 0);
 	/* installed, disabled, with the package's ICCID, the metadata and the whole UPP */
 	assert_int_equal(dp_euicc_profile_count(fx->e), 1);
 	const struct dp_euicc_profile *p = dp_euicc_profile_get(fx->e, 0);
@@ -428,10 +56,10 @@ static void download_ok(void **state)
 			 DP_ERR_EUICC_REQUEST);
 	assert_int_equal(out.len, 0);
 	/* a second download of the same ICCID: installFailedDueToIccidAlreadyExistsOnEuicc */
-	prepared(fx);
-	build_bpp(fx, false);
-	assert_int_equal(load(fx), 3); /* the last 88 */
-	assert_int_equal(check_pir(fx, aid, &command), DP_EUICC_BPP_ICCID_EXISTS);
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp(fx, false);
+	assert_int_equal(euicc_dl_load(fx), 3); /* the last 88 */
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), DP_EUICC_BPP_ICCID_EXISTS);
 	assert_int_equal(command, DP_EUICC_BPP_STORE_METADATA);
 	assert_int_equal(dp_euicc_profile_count(fx->e), 1);
 	assert_int_equal(dp_euicc_notification_count(fx->e), 2);
@@ -440,29 +68,33 @@ static void download_ok(void **state)
 
 static void prepare_refusals(void **state)
 {
-	struct fixture *fx = *state;
+	struct euicc_dl *fx = *state;
 	struct dp_tlv signed2;
 	struct dp_cert *ci = NULL, *other = NULL;
 	EVP_PKEY *ci_key = NULL, *other_key = NULL;
 	/* no AuthenticateServer yet */
-	assert_int_equal(prepare_download(fx, &(struct prepare){ 0 }, &signed2),
+	assert_int_equal(euicc_dl_prepare_download(fx, &(struct euicc_dl_prepare){ 0 }, &signed2),
 			 DP_EUICC_DL_NO_SESSION_CONTEXT);
-	authenticate(fx);
+	euicc_dl_authenticate(fx);
 	/* a flipped byte of smdpSignature2 */
-	assert_int_equal(prepare_download(fx, &(struct prepare){ .corrupt_signature = true },
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ .corrupt_signature = true },
 					  &signed2),
 			 DP_EUICC_DL_INVALID_SIGNATURE);
 	/* signed with the DPauth key instead of the DPpb one */
-	assert_int_equal(prepare_download(fx, &(struct prepare){ .key = fx->auth_key }, &signed2),
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ .key = fx->auth_key }, &signed2),
 			 DP_EUICC_DL_INVALID_SIGNATURE);
 	/* another transactionId */
 	uint8_t tid[16];
 	memcpy(tid, fx->auth.tid, 16);
 	tid[15] ^= 0x01;
-	assert_int_equal(prepare_download(fx, &(struct prepare){ .tid = tid }, &signed2),
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ .tid = tid }, &signed2),
 			 DP_EUICC_DL_INVALID_TRANSACTION_ID);
 	/* CERT.DPauth where CERT.DPpb belongs */
-	assert_int_equal(prepare_download(fx, &(struct prepare){ .cert = fx->dpauth,
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ .cert = fx->dpauth,
 								 .key = fx->auth_key },
 					  &signed2),
 			 DP_EUICC_DL_INVALID_CERTIFICATE);
@@ -473,21 +105,25 @@ static void prepare_refusals(void **state)
 	assert_int_equal(dp_testpki_issue(&(struct dp_testpki_req){ .role = DP_CERT_DPPB }, ci,
 					  ci_key, &other, &other_key),
 			 DP_OK);
-	assert_int_equal(prepare_download(fx, &(struct prepare){ .cert = other, .key = other_key },
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ .cert = other, .key = other_key },
 					  &signed2),
 			 DP_EUICC_DL_INVALID_CERTIFICATE);
 	/* ccRequiredFlag without hashCc: undefinedError (the code is UNVERIFIED) */
-	assert_int_equal(prepare_download(fx, &(struct prepare){ .cc_required = true }, &signed2),
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ .cc_required = true }, &signed2),
 			 DP_EUICC_DL_UNDEFINED);
 	/* after all that the session still works */
-	assert_int_equal(prepare_download(fx, &(struct prepare){ 0 }, &signed2), 0);
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ 0 }, &signed2), 0);
 	/* the Brainpool DPpb (another CI than the session's DPauth) */
 	dp_cert_free(other);
 	EVP_PKEY_free(other_key);
 	other = NULL;
 	other_key = NULL;
 	euicc_test_server("DPpb", "DPpb", DP_CURVE_BRAINPOOL_P256R1, &other, &other_key);
-	assert_int_equal(prepare_download(fx, &(struct prepare){ .cert = other, .key = other_key },
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ .cert = other, .key = other_key },
 					  &signed2),
 			 DP_EUICC_DL_INVALID_CERTIFICATE);
 	dp_cert_free(other);
@@ -500,13 +136,14 @@ static void prepare_refusals(void **state)
  * euiccSigned2 byte for byte. A stored otPK is reused when the server names it. */
 static void hash_cc_and_otpk(void **state)
 {
-	struct fixture *fx = *state;
+	struct euicc_dl *fx = *state;
 	struct dp_tlv signed2, m;
 	uint8_t hash_cc[32], first[DP_CURVE_POINT_BYTES];
 	for (size_t i = 0; i < sizeof(hash_cc); i++)
 		hash_cc[i] = (uint8_t)(0xC0 + i);
-	authenticate(fx);
-	assert_int_equal(prepare_download(fx, &(struct prepare){ .cc_required = true,
+	euicc_dl_authenticate(fx);
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ .cc_required = true,
 								 .hash_cc = hash_cc },
 					  &signed2),
 			 0);
@@ -516,10 +153,12 @@ static void hash_cc_and_otpk(void **state)
 	assert_int_equal(signed2.len, (2 + 16) + (3 + 65) + (2 + 32));
 	memcpy(first, fx->otpk_euicc, sizeof(first));
 	/* a retry naming the stored otPK gets it back; without it, a fresh one */
-	assert_int_equal(prepare_download(fx, &(struct prepare){ .otpk = first }, &signed2), 0);
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ .otpk = first }, &signed2), 0);
 	assert_memory_equal(fx->otpk_euicc, first, sizeof(first));
 	assert_int_equal(dp_tlv_find(signed2.value, signed2.len, 0x04, &m), DP_ERR_NOT_FOUND);
-	assert_int_equal(prepare_download(fx, &(struct prepare){ 0 }, &signed2), 0);
+	assert_int_equal(euicc_dl_prepare_download(
+			 fx, &(struct euicc_dl_prepare){ 0 }, &signed2), 0);
 	assert_memory_not_equal(fx->otpk_euicc, first, sizeof(first));
 }
 
@@ -527,76 +166,76 @@ static void hash_cc_and_otpk(void **state)
  * segments is ignored. */
 static void bpp_refusals(void **state)
 {
-	struct fixture *fx = *state;
+	struct euicc_dl *fx = *state;
 	uint8_t aid[16], copy[DP_SCP03T_SEGMENT_MAX];
 	int command = -1;
 	/* segments: 0 BF36+BF23, 1 A0+87, 2 A1, 3 88, 4 A3, 5..16 the 86s */
 	/* a tampered 86 (a ciphertext byte of the second one): scp03tSecurityError */
-	prepared(fx);
-	build_bpp(fx, false);
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp(fx, false);
 	memcpy(copy, fx->seg[6].p, fx->seg[6].len);
 	copy[100] ^= 0x01;
 	fx->seg[6].p = copy;
-	assert_int_equal(load(fx), 6);
-	assert_int_equal(check_pir(fx, aid, &command), DP_EUICC_BPP_SCP03T_SECURITY);
+	assert_int_equal(euicc_dl_load(fx), 6);
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), DP_EUICC_BPP_SCP03T_SECURITY);
 	assert_int_equal(command, DP_EUICC_BPP_LOAD_PROFILE_ELEMENTS);
 	assert_int_equal(dp_euicc_profile_count(fx->e), 0);
 	assert_int_equal(dp_euicc_notification_count(fx->e), 1);
 	/* two 86 segments swapped: the MAC chain breaks at the first of them */
-	prepared(fx);
-	build_bpp(fx, false);
-	struct segment s = fx->seg[5];
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp(fx, false);
+	struct euicc_dl_segment s = fx->seg[5];
 	fx->seg[5] = fx->seg[6];
 	fx->seg[6] = s;
-	assert_int_equal(load(fx), 5);
-	assert_int_equal(check_pir(fx, aid, &command), DP_EUICC_BPP_SCP03T_SECURITY);
+	assert_int_equal(euicc_dl_load(fx), 5);
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), DP_EUICC_BPP_SCP03T_SECURITY);
 	assert_int_equal(command, DP_EUICC_BPP_LOAD_PROFILE_ELEMENTS);
 	/* the A1 header before the A0 segment: out of sequence */
-	prepared(fx);
-	build_bpp(fx, false);
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp(fx, false);
 	s = fx->seg[1];
 	fx->seg[1] = fx->seg[2];
 	fx->seg[2] = s;
-	assert_int_equal(load(fx), 1);
-	assert_int_equal(check_pir(fx, aid, &command), DP_EUICC_BPP_SCP03T_STRUCTURE);
+	assert_int_equal(euicc_dl_load(fx), 1);
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), DP_EUICC_BPP_SCP03T_STRUCTURE);
 	assert_int_equal(command, DP_EUICC_BPP_CONFIGURE_ISDP);
 	/* smdpSign of the BF23 does not verify */
-	prepared(fx);
-	build_bpp(fx, true);
-	assert_int_equal(load(fx), 0);
-	assert_int_equal(check_pir(fx, aid, &command), DP_EUICC_BPP_INVALID_SIGNATURE);
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp(fx, true);
+	assert_int_equal(euicc_dl_load(fx), 0);
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), DP_EUICC_BPP_INVALID_SIGNATURE);
 	assert_int_equal(command, DP_EUICC_BPP_INITIALISE_SECURE_CHANNEL);
 	assert_int_equal(dp_euicc_profile_count(fx->e), 0);
 	assert_int_equal(dp_euicc_notification_count(fx->e), 4);
 	/* and a good one still installs afterwards */
-	prepared(fx);
-	build_bpp(fx, false);
-	assert_int_equal(load(fx), fx->n_seg - 1);
-	assert_int_equal(check_pir(fx, aid, &command), 0);
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp(fx, false);
+	assert_int_equal(euicc_dl_load(fx), fx->n_seg - 1);
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), 0);
 	assert_int_equal(dp_euicc_profile_count(fx->e), 1);
 }
 
 /* The PPK variant: A2 switches to the profile protection keys for the 86 segments. */
 static void download_ppk(void **state)
 {
-	struct fixture *fx = *state;
+	struct euicc_dl *fx = *state;
 	uint8_t aid[16];
 	int command = -1;
-	prepared(fx);
-	build_bpp_ppk(fx, false, true);
-	assert_int_equal(load(fx), fx->n_seg - 1);
-	assert_int_equal(check_pir(fx, aid, &command), 0);
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp_ppk(fx, false, true);
+	assert_int_equal(euicc_dl_load(fx), fx->n_seg - 1);
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), 0);
 	assert_int_equal(dp_euicc_profile_count(fx->e), 1);
 	const struct dp_euicc_profile *p = dp_euicc_profile_get(fx->e, 0);
 	assert_bytes_equal(p->package, p->package_len, fx->upp.data, fx->upp.len);
 	/* the 86 segments alone do not verify under the session keys: drop the A2 */
 	fx->iccid[9] ^= 0x10; /* not the ICCID installed above */
-	prepared(fx);
-	build_bpp_ppk(fx, false, true);
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp_ppk(fx, false, true);
 	memmove(&fx->seg[4], &fx->seg[5], (fx->n_seg - 5) * sizeof(fx->seg[0]));
 	fx->n_seg--;
-	assert_int_equal(load(fx), 5); /* the first 86 */
-	assert_int_equal(check_pir(fx, aid, &command), DP_EUICC_BPP_SCP03T_SECURITY);
+	assert_int_equal(euicc_dl_load(fx), 5); /* the first 86 */
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), DP_EUICC_BPP_SCP03T_SECURITY);
 	assert_int_equal(command, DP_EUICC_BPP_LOAD_PROFILE_ELEMENTS);
 }
 
@@ -604,15 +243,15 @@ static void download_ppk(void **state)
  * before the last answer a bare 9000, the last the PIR (via GET RESPONSE). */
 static void download_through_apdus(void **state)
 {
-	struct fixture *fx = *state;
+	struct euicc_dl *fx = *state;
 	struct dp_euicc_card *card = NULL;
 	struct dp_buf resp;
 	uint8_t apdu[5 + 255], aid[16];
 	unsigned sw;
 	int command = -1;
 	dp_buf_init(&resp, 4096);
-	prepared(fx);
-	build_bpp(fx, false);
+	euicc_dl_prepared(fx);
+	euicc_dl_build_bpp(fx, false);
 	assert_int_equal(dp_euicc_card_new(dp_euicc_es10_cb, fx->e, &card), DP_OK);
 	memcpy(apdu, "\x00\xA4\x04\x00\x10", 5);
 	memcpy(apdu + 5, dp_euicc_isdr_aid, 16);
@@ -650,7 +289,7 @@ static void download_through_apdus(void **state)
 			assert_int_equal(dp_euicc_apdu(card, apdu, 5, &resp, &sw), DP_OK);
 		}
 	}
-	assert_int_equal(check_pir(fx, aid, &command), 0);
+	assert_int_equal(euicc_dl_check_pir(fx, aid, &command), 0);
 	assert_int_equal(dp_euicc_profile_count(fx->e), 1);
 	dp_euicc_card_free(card);
 	dp_buf_deinit(&resp);
@@ -659,12 +298,12 @@ static void download_through_apdus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(download_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(prepare_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(hash_cc_and_otpk, setup, teardown),
-		cmocka_unit_test_setup_teardown(bpp_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(download_ppk, setup, teardown),
-		cmocka_unit_test_setup_teardown(download_through_apdus, setup, teardown),
+		cmocka_unit_test_setup_teardown(download_ok, euicc_dl_setup, euicc_dl_teardown),
+		cmocka_unit_test_setup_teardown(prepare_refusals, euicc_dl_setup, euicc_dl_teardown),
+		cmocka_unit_test_setup_teardown(hash_cc_and_otpk, euicc_dl_setup, euicc_dl_teardown),
+		cmocka_unit_test_setup_teardown(bpp_refusals, euicc_dl_setup, euicc_dl_teardown),
+		cmocka_unit_test_setup_teardown(download_ppk, euicc_dl_setup, euicc_dl_teardown),
+		cmocka_unit_test_setup_teardown(download_through_apdus, euicc_dl_setup, euicc_dl_teardown),
 	};
 	return cmocka_run_group_tests_name("euicc-download", tests, NULL, NULL);
 }

@@ -156,7 +156,8 @@ static void info_and_eid(void **state)
 	/* malformed requests and functions not there yet */
 	assert_int_equal(es10_hex(fx, "BF2003820100"), DP_ERR_EUICC_REQUEST);
 	assert_int_equal(es10_hex(fx, "BF2100"), DP_ERR_EUICC_REQUEST);
-	assert_int_equal(es10_hex(fx, "BF4100"), DP_ERR_EUICC_FUNCTION);
+	assert_int_equal(es10_hex(fx, "BF4100"), DP_ERR_EUICC_REQUEST);
+	assert_int_equal(es10_hex(fx, "BF3400"), DP_ERR_EUICC_FUNCTION);
 	assert_int_equal(es10_hex(fx, "BF2000 00"), DP_ERR_DER_TRAILING);
 	assert_int_not_equal(es10_hex(fx, "BF2005"), DP_OK);
 	assert_int_equal(fx->resp.len, 0);
