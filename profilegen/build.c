@@ -25,7 +25,8 @@ int dp_pg_read_file(const char *path, size_t max, struct dp_buf *out)
 	return r;
 }
 
-static const char *const top_keys[] = { "base", "elements", "personalisation", NULL };
+static const char *const top_keys[] = { "base", "elements", "personalisation", "metadata",
+	NULL };
 static const char *const pers_keys[] = { "iccid", "imsi", "ki", "opc", "op", "pin1", "puk1",
 	"pin2", "puk2", "adm1", "adm2", NULL };
 
@@ -254,7 +255,18 @@ static int personalise(struct dp_pg_ydoc *y, yaml_node_t *v, struct dp_pg_packag
 int dp_pg_build_yaml(const char *name, const char *text, size_t len, const char *base_dir,
 		     struct dp_pg_package *out)
 {
+	return dp_pg_build_yaml_meta(name, text, len, base_dir, out, NULL);
+}
+
+int dp_pg_build_yaml_meta(const char *name, const char *text, size_t len,
+			  const char *base_dir, struct dp_pg_package *out,
+			  struct dp_pg_metadata *meta)
+{
 	struct dp_pg_ydoc y;
+	struct dp_pg_metadata scratch;
+	if (meta == NULL)
+		meta = &scratch;
+	meta->present = false;
 	int r = dp_asn1_init();
 	if (r)
 		return r;
@@ -279,12 +291,21 @@ int dp_pg_build_yaml(const char *name, const char *text, size_t len, const char 
 	r = base ? load_base(&y, base, base_dir, out) : build_elements(&y, elems, out);
 	if (r == DP_OK && pers)
 		r = personalise(&y, pers, out);
+	yaml_node_t *md = dp_pg_yget(&y, root, "metadata");
+	if (r == DP_OK && md)
+		r = dp_pg_metadata_parse(&y, md, base_dir, meta);
 out:
 	dp_pg_ydoc_deinit(&y);
 	return r;
 }
 
 int dp_pg_build_file(const char *path, struct dp_pg_package *out)
+{
+	return dp_pg_build_file_meta(path, out, NULL);
+}
+
+int dp_pg_build_file_meta(const char *path, struct dp_pg_package *out,
+			  struct dp_pg_metadata *meta)
 {
 	struct dp_buf text;
 	char dir[4096];
@@ -298,7 +319,8 @@ int dp_pg_build_file(const char *path, struct dp_pg_package *out)
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	r = dp_pg_build_yaml(path, text.len ? (const char *)text.data : "", text.len, dir, out);
+	r = dp_pg_build_yaml_meta(path, text.len ? (const char *)text.data : "", text.len, dir,
+				  out, meta);
 out:
 	dp_buf_deinit(&text);
 	return r;

@@ -18,7 +18,10 @@ static const char usage[] =
 	"usage: profilegen <command> [options]\n"
 	"\n"
 	"commands:\n"
-	"  build IN.yaml -o OUT.der     YAML (schema: config/profiles/README.md) to a SAIP package\n"
+	"  build IN.yaml -o OUT.der [--metadata-out OUT.meta.der]\n"
+	"                               YAML (schema: config/profiles/README.md) to a SAIP package;\n"
+	"                               --metadata-out also writes the profile metadata from the\n"
+	"                               YAML's metadata: as DER StoreMetadataRequest (BF25)\n"
 	"  dump IN.der [-o OUT.yaml]    package to YAML; build of the YAML gives the same bytes\n"
 	"  check IN.der|IN.yaml         validate; prints the rule that failed (exit 1)\n"
 	"  batch TEMPLATE -n N --iccid FIRST --imsi FIRST [--csv-in IN.csv] [--op HEX]\n"
@@ -70,7 +73,7 @@ static int write_out(const char *path, const struct dp_buf *b)
 }
 
 struct opts {
-	const char *in, *out, *dir, *csv, *csv_in, *iccid, *imsi, *op;
+	const char *in, *out, *dir, *csv, *csv_in, *iccid, *imsi, *op, *meta_out;
 	size_t n;
 	bool help;
 };
@@ -99,6 +102,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			slot = &o->imsi;
 		else if (strcmp(a, "--op") == 0)
 			slot = &o->op;
+		else if (strcmp(a, "--metadata-out") == 0)
+			slot = &o->meta_out;
 		else if (strcmp(a, "-n") == 0 || strcmp(a, "--count") == 0) {
 			if (i + 1 >= argc)
 				return dp_err_set(DP_ERR_USAGE, "%s needs a value", a);
@@ -126,13 +131,26 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 static int cmd_build(struct opts *o)
 {
 	struct dp_pg_package p;
-	struct dp_buf der;
+	struct dp_buf der, meta_der;
+	static struct dp_pg_metadata meta;
 	dp_pg_package_init(&p);
 	dp_buf_init_secret(&der, DP_PG_MAX_PACKAGE);
-	int r = o->in && o->out ? DP_OK : dp_err_set(DP_ERR_USAGE, "build IN.yaml -o OUT.der");
-	r = r ? r : dp_pg_build_file(o->in, &p);
+	dp_buf_init(&meta_der, 64u << 10);
+	int r = o->in && o->out ? DP_OK
+				: dp_err_set(DP_ERR_USAGE, "build IN.yaml -o OUT.der "
+							   "[--metadata-out OUT.meta.der]");
+	r = r ? r : dp_pg_build_file_meta(o->in, &p, &meta);
 	r = r ? r : dp_pg_package_der(&p, &der);
+	if (r == DP_OK && o->meta_out) {
+		r = dp_pg_metadata_der(&p, &meta, &meta_der);
+		if (r == DP_ERR_NOT_FOUND)
+			r = dp_err_set(DP_ERR_USAGE, "%s has no metadata: mapping (--metadata-out)",
+				       o->in);
+	}
 	r = r ? r : write_out(o->out, &der);
+	if (r == DP_OK && o->meta_out)
+		r = write_out(o->meta_out, &meta_der);
+	dp_buf_deinit(&meta_der);
 	dp_buf_deinit(&der);
 	dp_pg_package_deinit(&p);
 	return r ? fail(r, "build") : 0;

@@ -19,4 +19,10 @@ int dp_pg_pe_dump(const uint8_t *der, size_t len, int indent, struct dp_buf *out
 /* true when alt is a PE alternative the model describes. */
 int dp_pg_pe_known(const char *alt);
 
+struct dp_pg_metadata;
+/* Reads the top-level `metadata:` mapping v into m (metadata.c); `base_dir` resolves a
+ * relative icon path. Errors name the YAML line and field. */
+int dp_pg_metadata_parse(struct dp_pg_ydoc *y, yaml_node_t *v, const char *base_dir,
+			 struct dp_pg_metadata *m) DP_WUR;
+
 #endif

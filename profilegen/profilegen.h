@@ -71,6 +71,48 @@ int dp_pg_build_yaml(const char *name, const char *text, size_t len, const char 
 /* Reads and builds a YAML file. */
 int dp_pg_build_file(const char *path, struct dp_pg_package *out) DP_WUR;
 
+/* Profile metadata (SGP.22 StoreMetadataRequest, BF25): not part of the package; the
+ * SM-DP+ sends it in authenticateClient and in the BPP. From the YAML `metadata:` mapping
+ * (config/profiles/README.md). The ICCID comes from the package header. */
+#define DP_PG_META_MAX_ICON 1024
+#define DP_PG_META_MAX_NOTIF 16
+#define DP_PG_META_MAX_ADDR 255
+#define DP_PG_META_MAX_GID 64
+struct dp_pg_metadata {
+	bool present;              /* the YAML had a metadata: mapping */
+	char spn[33];              /* serviceProviderName, UTF-8, 0..32 bytes */
+	char name[65];             /* profileName, UTF-8, 0..64 bytes */
+	int profile_class;         /* 0 test, 1 provisioning, 2 operational; -1 not given */
+	int icon_type;             /* 0 jpg, 1 png; -1 no icon */
+	uint8_t icon[DP_PG_META_MAX_ICON];
+	size_t icon_len;
+	struct {
+		uint8_t events;    /* bit i = NotificationEvent i (install 0 .. delete 3) */
+		char address[DP_PG_META_MAX_ADDR + 1];
+	} notif[DP_PG_META_MAX_NOTIF];
+	size_t n_notif;
+	bool has_notif;
+	bool has_owner, has_gid1, has_gid2;
+	uint8_t mcc_mnc[3];        /* 3GPP TS 24.008 PLMN coding */
+	uint8_t gid1[DP_PG_META_MAX_GID], gid2[DP_PG_META_MAX_GID];
+	size_t gid1_len, gid2_len;
+	bool has_ppr;
+	uint8_t ppr;               /* bit i = PprIds bit i (pprUpdateControl 0, ppr1 1, ppr2 2) */
+};
+
+/* As dp_pg_build_yaml / dp_pg_build_file, also returning the metadata (meta may be NULL;
+ * the metadata is validated either way; meta->present is false without a metadata:). */
+int dp_pg_build_yaml_meta(const char *name, const char *text, size_t len,
+			  const char *base_dir, struct dp_pg_package *out,
+			  struct dp_pg_metadata *meta) DP_WUR;
+int dp_pg_build_file_meta(const char *path, struct dp_pg_package *out,
+			  struct dp_pg_metadata *meta) DP_WUR;
+/* Appends the DER StoreMetadataRequest (BF25) for package p (its header ICCID, EF.ICCID
+ * coding) and metadata m. DP_ERR_NOT_FOUND when m is not present; DP_ERR_PG_PACKAGE when
+ * the package has no header ICCID. */
+int dp_pg_metadata_der(const struct dp_pg_package *p, const struct dp_pg_metadata *m,
+		       struct dp_buf *out) DP_WUR;
+
 /* Package -> YAML in the same schema. Every PE is written with named fields where the
  * schema models it and `raw:` otherwise; building the YAML gives the same bytes. */
 int dp_pg_dump(const struct dp_pg_package *p, struct dp_buf *yaml) DP_WUR;
