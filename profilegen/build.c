@@ -33,18 +33,13 @@ static const char *const pers_keys[] = { "iccid", "imsi", "ki", "opc", "op", "pi
 static int load_base(struct dp_pg_ydoc *y, yaml_node_t *v, const char *base_dir,
 		     struct dp_pg_package *out)
 {
-	const char *s;
 	char path[4096];
 	struct dp_buf der;
 	dp_buf_init_secret(&der, DP_PG_MAX_PACKAGE);
 	size_t mark = dp_pg_ypush(y, "base");
-	int r = dp_pg_yscalar(y, v, &s);
+	int r = dp_pg_ypath(y, v, base_dir, path, sizeof(path));
 	if (r)
 		goto out;
-	if (s[0] == '/' || base_dir == NULL || base_dir[0] == '\0')
-		snprintf(path, sizeof(path), "%s", s);
-	else
-		snprintf(path, sizeof(path), "%s/%s", base_dir, s);
 	r = dp_pg_read_file(path, DP_PG_MAX_PACKAGE, &der);
 	if (r) {
 		r = dp_pg_yerr(y, v, r, "%s", dp_err_detail());
@@ -139,22 +134,6 @@ out:
 	return r;
 }
 
-static int pers_hex(struct dp_pg_ydoc *y, yaml_node_t *map, const char *key, uint8_t *out,
-		    size_t cap, size_t *len, yaml_node_t **node)
-{
-	const char *s;
-	*node = dp_pg_yget(y, map, key);
-	*len = 0;
-	if (*node == NULL)
-		return DP_OK;
-	size_t mark = dp_pg_ypush(y, key);
-	int r = dp_pg_yscalar(y, *node, &s);
-	if (r == DP_OK && dp_hex_decode(s, strlen(s), out, cap, len) != DP_OK)
-		r = dp_pg_yerr(y, *node, DP_ERR_PG_VALUE, "expected at most %zu bytes of hex", cap);
-	dp_pg_ypop(y, mark);
-	return r;
-}
-
 static int pers_digits(struct dp_pg_ydoc *y, yaml_node_t *map, const char *key, char *out,
 		       size_t cap, bool pin)
 {
@@ -208,9 +187,9 @@ static int personalise(struct dp_pg_ydoc *y, yaml_node_t *v, struct dp_pg_packag
 		dp_pg_ypop(y, m2);
 		p.has_imsi = true;
 	}
-	r = r ? r : pers_hex(y, v, "ki", p.ki, sizeof(p.ki), &p.ki_len, &nki);
-	r = r ? r : pers_hex(y, v, "opc", p.opc, sizeof(p.opc), &p.opc_len, &nopc);
-	r = r ? r : pers_hex(y, v, "op", op, sizeof(op), &oplen, &nop);
+	r = r ? r : dp_pg_yhex(y, v, "ki", p.ki, sizeof(p.ki), &p.ki_len, &nki);
+	r = r ? r : dp_pg_yhex(y, v, "opc", p.opc, sizeof(p.opc), &p.opc_len, &nopc);
+	r = r ? r : dp_pg_yhex(y, v, "op", op, sizeof(op), &oplen, &nop);
 	if (r == DP_OK && nki && p.ki_len != 16 && p.ki_len != 32) {
 		size_t m2 = dp_pg_ypush(y, "ki");
 		r = dp_pg_yerr(y, nki, DP_ERR_PG_VALUE, "Ki must be 16 or 32 bytes, not %zu",

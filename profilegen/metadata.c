@@ -55,18 +55,13 @@ static int name_index(const char *s, const char *const *names, size_t n)
 static int read_icon(struct dp_pg_ydoc *y, yaml_node_t *v, const char *base_dir,
 		     struct dp_pg_metadata *m)
 {
-	const char *s;
 	char path[4096];
 	struct dp_buf b;
 	dp_buf_init(&b, DP_PG_META_MAX_ICON + 1);
 	size_t mark = dp_pg_ypush(y, "icon");
-	int r = dp_pg_yscalar(y, v, &s);
+	int r = dp_pg_ypath(y, v, base_dir, path, sizeof(path));
 	if (r)
 		goto out;
-	if (s[0] == '/' || base_dir == NULL || base_dir[0] == '\0')
-		snprintf(path, sizeof(path), "%s", s);
-	else
-		snprintf(path, sizeof(path), "%s/%s", base_dir, s);
 	r = dp_pg_read_file(path, DP_PG_META_MAX_ICON + 1, &b);
 	if (r == DP_ERR_TOO_LONG || (r == DP_OK && b.len > DP_PG_META_MAX_ICON)) {
 		r = dp_pg_yerr(y, v, DP_ERR_PG_VALUE, "icon %s is larger than %u bytes", path,
@@ -170,22 +165,6 @@ out:
 	return r;
 }
 
-static int hex_field(struct dp_pg_ydoc *y, yaml_node_t *map, const char *key, uint8_t *out,
-		     size_t cap, size_t *len, bool *has)
-{
-	const char *s;
-	yaml_node_t *v = dp_pg_yget(y, map, key);
-	if (v == NULL)
-		return DP_OK;
-	size_t mark = dp_pg_ypush(y, key);
-	int r = dp_pg_yscalar(y, v, &s);
-	if (r == DP_OK && dp_hex_decode(s, strlen(s), out, cap, len) != DP_OK)
-		r = dp_pg_yerr(y, v, DP_ERR_PG_VALUE, "expected at most %zu bytes of hex", cap);
-	*has = r == DP_OK;
-	dp_pg_ypop(y, mark);
-	return r;
-}
-
 static int read_owner(struct dp_pg_ydoc *y, yaml_node_t *v, struct dp_pg_metadata *m)
 {
 	char mm[8] = "";
@@ -214,8 +193,11 @@ static int read_owner(struct dp_pg_ydoc *y, yaml_node_t *v, struct dp_pg_metadat
 			m->has_owner = true;
 		}
 	}
-	r = r ? r : hex_field(y, v, "gid1", m->gid1, sizeof(m->gid1), &m->gid1_len, &m->has_gid1);
-	r = r ? r : hex_field(y, v, "gid2", m->gid2, sizeof(m->gid2), &m->gid2_len, &m->has_gid2);
+	yaml_node_t *g1 = NULL, *g2 = NULL;
+	r = r ? r : dp_pg_yhex(y, v, "gid1", m->gid1, sizeof(m->gid1), &m->gid1_len, &g1);
+	r = r ? r : dp_pg_yhex(y, v, "gid2", m->gid2, sizeof(m->gid2), &m->gid2_len, &g2);
+	m->has_gid1 = r == DP_OK && g1 != NULL;
+	m->has_gid2 = r == DP_OK && g2 != NULL;
 	dp_pg_ypop(y, mark);
 	return r;
 }

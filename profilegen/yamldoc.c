@@ -6,6 +6,8 @@
 #include "profilegen/profilegen.h"
 #include "profilegen/yamldoc.h"
 
+#include "pki/base/codec.h"
+
 int dp_pg_ydoc_load(struct dp_pg_ydoc *y, const char *name, const char *text, size_t len)
 {
 	yaml_parser_t p;
@@ -103,6 +105,37 @@ int dp_pg_yscalar(struct dp_pg_ydoc *y, yaml_node_t *n, const char **s)
 	*s = (const char *)n->data.scalar.value;
 	if (strlen(*s) != n->data.scalar.length)
 		return dp_pg_yerr(y, n, DP_ERR_PG_VALUE, "NUL character in value");
+	return DP_OK;
+}
+
+int dp_pg_yhex(struct dp_pg_ydoc *y, yaml_node_t *map, const char *key, uint8_t *out,
+	       size_t cap, size_t *len, yaml_node_t **node)
+{
+	const char *s;
+	*node = dp_pg_yget(y, map, key);
+	*len = 0;
+	if (*node == NULL)
+		return DP_OK;
+	size_t mark = dp_pg_ypush(y, key);
+	int r = dp_pg_yscalar(y, *node, &s);
+	if (r == DP_OK && dp_hex_decode(s, strlen(s), out, cap, len) != DP_OK)
+		r = dp_pg_yerr(y, *node, DP_ERR_PG_VALUE, "expected at most %zu bytes of hex", cap);
+	dp_pg_ypop(y, mark);
+	return r;
+}
+
+int dp_pg_ypath(struct dp_pg_ydoc *y, yaml_node_t *n, const char *base_dir, char *out,
+		size_t cap)
+{
+	const char *s;
+	int r = dp_pg_yscalar(y, n, &s);
+	if (r)
+		return r;
+	int len = s[0] == '/' || base_dir == NULL || base_dir[0] == '\0'
+			  ? snprintf(out, cap, "%s", s)
+			  : snprintf(out, cap, "%s/%s", base_dir, s);
+	if (len < 0 || (size_t)len >= cap)
+		return dp_pg_yerr(y, n, DP_ERR_PG_VALUE, "path longer than %zu bytes", cap - 1);
 	return DP_OK;
 }
 

@@ -37,5 +37,13 @@ yaml_node_t *dp_pg_yget(struct dp_pg_ydoc *y, yaml_node_t *map, const char *key)
 /* Checks n is a mapping whose keys are scalars, unique, and all in `allowed`
  * (NULL-terminated; NULL = any key). */
 int dp_pg_ymap_check(struct dp_pg_ydoc *y, yaml_node_t *n, const char *const *allowed) DP_WUR;
+/* The hex value of `key` in `map` into out[0..cap); *node is its node, or NULL (and *len 0)
+ * when the key is absent. */
+int dp_pg_yhex(struct dp_pg_ydoc *y, yaml_node_t *map, const char *key, uint8_t *out,
+	       size_t cap, size_t *len, yaml_node_t **node) DP_WUR;
+/* A file path given in node n: as is when absolute, else relative to base_dir; a path
+ * that does not fit into cap is an error naming the field. */
+int dp_pg_ypath(struct dp_pg_ydoc *y, yaml_node_t *n, const char *base_dir, char *out,
+		size_t cap) DP_WUR;
 
 #endif

@@ -2,6 +2,8 @@
  * SGP.22 4.5.2.x (certificate profiles), 5.6.1/5.6.2 (ES9+ checks); SGP.26 Variant O. */
 #include "pki/crypto/cert.h"
 
+#include "pki/base/codec.h"
+
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -438,9 +440,9 @@ void dp_cert_subject(const struct dp_cert *c, char *buf, size_t cap)
 /* Upper-case hex of a key identifier, for logs and error details. */
 static const char *keyid_hex(const uint8_t *id, size_t len, char buf[2 * DP_CERT_SKI_MAX + 1])
 {
-	buf[0] = '\0';
-	for (size_t i = 0; i < len && i < DP_CERT_SKI_MAX; i++)
-		snprintf(buf + 2 * i, 3, "%02X", id[i]);
+	if (dp_hex_encode(id, len < DP_CERT_SKI_MAX ? len : DP_CERT_SKI_MAX, true, buf,
+			  2 * DP_CERT_SKI_MAX + 1) != DP_OK)
+		buf[0] = '\0';
 	return buf;
 }
 

@@ -17,7 +17,8 @@ const char *dp_test_shared(const char *rel);
 const char *dp_test_data(const char *rel);
 /* Reads a whole file into a fresh buffer (fails the test on error). */
 void dp_test_read_file(const char *path, struct dp_buf *out);
-/* Decodes hex that may contain spaces and newlines (for readable vectors). */
+/* Decodes hex that may contain spaces and newlines (for readable vectors) into a buffer it
+ * initialises itself: pass an unused struct dp_buf, deinit it afterwards. */
 void dp_test_hex(const char *hex, struct dp_buf *out);
 /* Asserts that two byte strings are equal, printing both in hex when they are not. */
 #define assert_bytes_equal(a, alen, b, blen) dp_test_assert_bytes(a, alen, b, blen, __FILE__, __LINE__)

@@ -222,6 +222,13 @@ static void test_bad_inputs(void **s)
 	    "      templateID: 2.23.143.1.2.1\n      ef-iccid: []\n      ef-iccid: []\n",
 	    DP_ERR_PG_DUPLICATE, "bad.yaml:6:7: elements[0].mf", "duplicate key 'ef-iccid'");
 	bad("base: bad-base.der\n", DP_ERR_PG_PACKAGE, "bad.yaml:1:7: base", "does not decode");
+	{
+		/* a base path too long for the path buffer is refused, not truncated */
+		char text[5000] = "base: ";
+		memset(text + 6, 'a', 4500);
+		strcpy(text + 4506, "\n");
+		bad(text, DP_ERR_PG_VALUE, "bad.yaml:1:7: base", "path longer than");
+	}
 	bad("elements:\n  - usim:\n      usim-header: {identification: x}\n",
 	    DP_ERR_PG_SCHEMA, "bad.yaml:3:37: elements[0].usim.usim-header.identification",
 	    "expected an integer");
