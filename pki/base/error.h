@@ -82,7 +82,18 @@
 	X(DP_ERR_EUICC_FUNCTION, "ES10 function not supported by the test eUICC") \
 	X(DP_ERR_EUICC_REQUEST, "ES10 request is malformed") \
 	X(DP_ERR_EUICC_IDENTITY, "test eUICC identity is incomplete or inconsistent") \
-	X(DP_ERR_EUICC_STATE, "test eUICC state file is malformed")
+	X(DP_ERR_EUICC_STATE, "test eUICC state file is malformed") \
+	/* smdp: order book and server */ \
+	X(DP_ERR_DB, "database failure") \
+	X(DP_ERR_DB_EXISTS, "already in the database") \
+	X(DP_ERR_DB_STATE, "profile state does not allow this") \
+	X(DP_ERR_DB_CONFLICT, "record was changed by another request") \
+	X(DP_ERR_ACTIVATION_CODE, "activation code is malformed") \
+	/* test LPA */ \
+	X(DP_ERR_LPA_HTTP, "ES9+ transport failure") \
+	X(DP_ERR_LPA_RESPONSE, "ES9+ response is malformed") \
+	X(DP_ERR_LPA_REFUSED, "the SM-DP+ refused the request") \
+	X(DP_ERR_LPA_EUICC, "the eUICC refused the request")
 
 enum dp_err {
 	DP_OK = 0,
