@@ -46,6 +46,35 @@ static const struct option_def options[] = {
 	{ "log", OPT_STRING, OFF(log), "info", 0, 0,
 	  "log levels: error|warn|info|debug, per group as info,es9=debug,db=warn" },
 	{ "log_json", OPT_BOOL, OFF(log_json), "false", 0, 0, "log as JSON lines" },
+	{ "smdp_address", OPT_STRING, OFF(smdp_address), "", 0, 0,
+	  "the SM-DP+ address LPAs use (activation codes, serverAddress); empty: the first "
+	  "dNSName of tls_cert and the bound port" },
+	{ "pki_dirs", OPT_STRING, OFF(pki_dirs), "", 0, 0,
+	  "folders made by 'smdp pki init' (ci-cert.pem, dpauth-*.pem, dppb-*.pem), "
+	  "comma-separated; e.g. one NIST and one Brainpool set" },
+	{ "ci_certs", OPT_STRING, OFF(ci_certs), "", 0, 0,
+	  "further trusted CI certificates (PEM or DER), comma-separated" },
+	{ "signers", OPT_STRING, OFF(signers), "", 0, 0,
+	  "further CERT.DPauth / CERT.DPpb with their keys as CERT:KEY, comma-separated" },
+	{ "svn_min", OPT_STRING, OFF(svn_min), "2.0.0", 0, 0,
+	  "lowest eUICC SVN served (8.8.3/3.1 below)" },
+	{ "svn_max", OPT_STRING, OFF(svn_max), "3.255.255", 0, 0,
+	  "highest eUICC SVN served (8.8.3/3.1 above)" },
+	{ "session_ttl_s", OPT_UINT, OFF(session_ttl_s), "600", 10, 86400,
+	  "seconds an ES9+ session may take from initiateAuthentication to its end" },
+	{ "session_keep_s", OPT_UINT, OFF(session_keep_s), "604800", 0, 31536000,
+	  "seconds an ended session is kept (to accept a late install notification)" },
+	{ "order_max_attempts", OPT_UINT, OFF(order_max_attempts), "5", 1, 1000,
+	  "download attempts a new order allows (8.8.5/6.4 beyond)" },
+	{ "cc_max_attempts", OPT_UINT, OFF(cc_max_attempts), "3", 1, 1000,
+	  "wrong confirmation codes a new order allows (8.2.7/6.4 beyond)" },
+	{ "order_ttl_s", OPT_UINT, OFF(order_ttl_s), "0", 0, 315360000,
+	  "seconds a new order stays valid (8.8.5/4.10 after); 0 = no expiry" },
+	{ "rebind_new_otpk", OPT_BOOL, OFF(rebind_new_otpk), "true", 0, 0,
+	  "a second getBoundProfilePackage with a new otPK.EUICC binds anew (false: 8.2/3.7)" },
+	{ "reuse_on_delete", OPT_BOOL, OFF(reuse_on_delete), "false", 0, 0,
+	  "default for new orders: a delete notification makes the profile Available again "
+	  "(false: Unavailable)" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

@@ -21,6 +21,21 @@ struct dp_config {
 	unsigned body_max;             /* request body limit in bytes (413 above) */
 	char *log;                     /* log levels, e.g. info or info,es9=debug */
 	bool log_json;                 /* log as JSON lines */
+	/* the SM-DP+ */
+	char *smdp_address;            /* our address as LPAs use it; "" = CERT.DPtls's first
+					* dNSName and the bound port (omitted when 443) */
+	char *pki_dirs;                /* folders in the `smdp pki init` layout, comma-separated */
+	char *ci_certs;                /* more trusted CI certificates, comma-separated */
+	char *signers;                 /* more DPauth/DPpb: CERT:KEY pairs, comma-separated */
+	char *svn_min, *svn_max;       /* eUICC SVN range accepted (X.Y.Z) */
+	unsigned session_ttl_s;        /* an ES9+ session expires after this */
+	unsigned session_keep_s;       /* ended sessions are kept this long (late PIRs) */
+	unsigned order_max_attempts;   /* default download attempts of a new order */
+	unsigned cc_max_attempts;      /* default wrong confirmation codes of a new order */
+	unsigned order_ttl_s;          /* default lifetime of a new order; 0 = none */
+	bool rebind_new_otpk;          /* a new otPK.EUICC in one session binds anew (else
+					* 8.2/3.7) */
+	bool reuse_on_delete;          /* default: a deleted profile becomes Available */
 };
 
 /* Fills every option with its default. */

@@ -1,36 +1,345 @@
-/* SQLite backend of the storage interface (db.h). */
+/* SQLite backend of the storage interface (db.h): one connection in WAL mode, guarded by
+ * a mutex, every public function one IMMEDIATE transaction, statements prepared once and
+ * kept. The schema is described in docs/order-book.md. */
 #include "smdp/db.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pki/base/log.h"
+#include "pki/base/secure.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+#define STMT_CACHE 64
+#define BLOB_MAX (16 * 1024 * 1024)
+
+struct stmt_slot {
+	const char *sql; /* static text: the key */
+	sqlite3_stmt *st;
+};
 
 struct dp_db {
 	sqlite3 *conn;
+	pthread_mutex_t lock;
+	struct stmt_slot cache[STMT_CACHE];
+	size_t n_cache;
 };
+
+static const char schema_v2[] =
+	"CREATE TABLE profiles ("
+	" id INTEGER PRIMARY KEY,"
+	" iccid TEXT NOT NULL UNIQUE,"
+	" profile_type TEXT NOT NULL DEFAULT '',"
+	" owner TEXT NOT NULL DEFAULT '',"
+	" state INTEGER NOT NULL,"
+	" eid TEXT,"
+	" profile_class INTEGER NOT NULL DEFAULT 2,"
+	" ppr INTEGER NOT NULL DEFAULT 0,"
+	" metadata BLOB NOT NULL,"
+	" package BLOB NOT NULL,"
+	" ppk BLOB,"
+	" isdp_aid BLOB,"
+	" last_order INTEGER,"
+	" updated_at INTEGER NOT NULL);"
+	"CREATE INDEX profiles_type_state ON profiles(profile_type, state);"
+	"CREATE TABLE orders ("
+	" id INTEGER PRIMARY KEY,"
+	" matching_id TEXT,"
+	" profile_id INTEGER REFERENCES profiles(id),"
+	" profile_type TEXT NOT NULL DEFAULT '',"
+	" pool INTEGER NOT NULL DEFAULT 0,"
+	" eid TEXT,"
+	" cc_hash BLOB,"
+	" expires_at INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" max_attempts INTEGER NOT NULL,"
+	" cc_failures INTEGER NOT NULL DEFAULT 0,"
+	" cc_max_attempts INTEGER NOT NULL,"
+	" reuse_on_delete INTEGER NOT NULL DEFAULT 0,"
+	" owner TEXT NOT NULL DEFAULT '',"
+	" closed INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL);"
+	/* one open order per matching ID; closed ones keep theirs for the record */
+	"CREATE UNIQUE INDEX orders_matching_open ON orders(matching_id)"
+	" WHERE closed = 0 AND matching_id IS NOT NULL;"
+	"CREATE INDEX orders_eid ON orders(eid) WHERE closed = 0;"
+	"CREATE TABLE sessions ("
+	" tid BLOB PRIMARY KEY,"
+	" stage INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL,"
+	" smdp_address TEXT NOT NULL,"
+	" server_challenge BLOB NOT NULL,"
+	" euicc_challenge BLOB NOT NULL,"
+	" ci_ski BLOB NOT NULL,"
+	" eid TEXT,"
+	" euicc_cert BLOB,"
+	" eum_cert BLOB,"
+	" order_id INTEGER,"
+	" profile_id INTEGER,"
+	" pool_claim INTEGER NOT NULL DEFAULT 0,"
+	" cc_required INTEGER NOT NULL DEFAULT 0,"
+	" smdp_signed2 BLOB,"
+	" smdp_signature2 BLOB,"
+	" otpk_euicc BLOB,"
+	" otsk_dp BLOB,"
+	" bpp BLOB,"
+	" end_reason TEXT);"
+	"CREATE INDEX sessions_open ON sessions(stage, expires_at);"
+	"CREATE TABLE history ("
+	" id INTEGER PRIMARY KEY,"
+	" profile_id INTEGER NOT NULL REFERENCES profiles(id),"
+	" at INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" from_state INTEGER NOT NULL,"
+	" to_state INTEGER NOT NULL,"
+	" event TEXT NOT NULL,"
+	" why TEXT NOT NULL);"
+	"CREATE INDEX history_profile ON history(profile_id, id);"
+	"CREATE TABLE notifications ("
+	" eid TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" iccid TEXT,"
+	" result TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" PRIMARY KEY (eid, seq));"
+	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
+
+/* ---- plumbing ---- */
+
+static int sql_err(struct dp_db *db, const char *what)
+{
+	return dp_err_set(DP_ERR_DB, "%s: SQLite: %s", what, sqlite3_errmsg(db->conn));
+}
 
 static int exec(struct dp_db *db, const char *sql)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(db->conn, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int r = dp_err_set(DP_ERR_IO, "SQLite: %s", msg ? msg : "unknown error");
+		int r = dp_err_set(DP_ERR_DB, "SQLite: %s", msg ? msg : "unknown error");
 		sqlite3_free(msg);
 		return r;
 	}
 	return DP_OK;
 }
 
+/* A cached prepared statement for static SQL text, reset and unbound. */
+static int prep(struct dp_db *db, const char *sql, sqlite3_stmt **out)
+{
+	for (size_t i = 0; i < db->n_cache; i++) {
+		if (db->cache[i].sql == sql) {
+			sqlite3_reset(db->cache[i].st);
+			sqlite3_clear_bindings(db->cache[i].st);
+			*out = db->cache[i].st;
+			return DP_OK;
+		}
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK)
+		return sql_err(db, "prepare");
+	if (db->n_cache == STMT_CACHE) {
+		sqlite3_finalize(st);
+		return dp_err_set(DP_ERR_INTERNAL, "statement cache full");
+	}
+	db->cache[db->n_cache++] = (struct stmt_slot){ sql, st };
+	*out = st;
+	return DP_OK;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* NOT NULL text columns: "" stays "" */
+static void bind_str(sqlite3_stmt *st, int i, const char *s)
+{
+	sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
+}
+
+static void bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+	if (p == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_blob64(st, i, n != 0 ? p : "", n, SQLITE_STATIC);
+}
+
+/* A statement that returns no rows. */
+static int step_done(struct dp_db *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return DP_OK;
+	if (rc == SQLITE_CONSTRAINT)
+		return dp_err_set(DP_ERR_DB_EXISTS, "%s: %s", what, sqlite3_errmsg(db->conn));
+	return sql_err(db, what);
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	snprintf(buf, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
+static int col_buf(sqlite3_stmt *st, int i, struct dp_buf *b)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	dp_buf_reset(b);
+	if (p == NULL || n <= 0)
+		return DP_OK;
+	return dp_buf_append(b, p, (size_t)n);
+}
+
+/* Copies a blob column of exactly n bytes (or nothing when NULL); *len may be NULL. */
+static int col_fixed(sqlite3_stmt *st, int i, void *out, size_t cap, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	if (p == NULL || n <= 0) {
+		if (len != NULL)
+			*len = 0;
+		return DP_OK;
+	}
+	if ((size_t)n > cap)
+		return dp_err_set(DP_ERR_DB, "stored value longer than %zu bytes", cap);
+	memcpy(out, p, (size_t)n);
+	if (len != NULL)
+		*len = (size_t)n;
+	return DP_OK;
+}
+
+static int begin(struct dp_db *db)
+{
+	pthread_mutex_lock(&db->lock);
+	int r = exec(db, "BEGIN IMMEDIATE");
+	if (r)
+		pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+/* Commits on r == 0, rolls back otherwise; returns r (or the commit's error). */
+static int end(struct dp_db *db, int r)
+{
+	if (r == DP_OK)
+		r = exec(db, "COMMIT");
+	if (r != DP_OK) {
+		/* keep the error detail of the failure, not of the rollback */
+		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+/* Reads-only work: the lock and a deferred transaction for a consistent view. */
+static int begin_read(struct dp_db *db)
+{
+	pthread_mutex_lock(&db->lock);
+	int r = exec(db, "BEGIN");
+	if (r)
+		pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+/* Changes a profile's state through the table and writes the history row (inside a
+ * transaction). *to_out (may be NULL) receives the new state. */
+static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_event ev,
+			enum dp_profile_state hint, const char *actor, const char *why,
+			enum dp_profile_state *to_out)
+{
+	static const char q_get[] = "SELECT state FROM profiles WHERE id = ?1";
+	static const char q_set[] = "UPDATE profiles SET state = ?2, updated_at = ?3 WHERE id = ?1";
+	static const char q_hist[] =
+		"INSERT INTO history(profile_id, at, actor, from_state, to_state, event, why)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	sqlite3_stmt *st;
+	int r = prep(db, q_get, &st);
+	if (r)
+		return r;
+	sqlite3_bind_int64(st, 1, profile_id);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? dp_err_set(DP_ERR_NOT_FOUND, "profile %lld",
+						      (long long)profile_id)
+					 : sql_err(db, "profile state");
+	}
+	enum dp_profile_state from = (enum dp_profile_state)sqlite3_column_int(st, 0), to;
+	sqlite3_reset(st);
+	r = dp_profile_transition(from, ev, hint, &to);
+	if (r)
+		return r;
+	time_t now = time(NULL);
+	r = prep(db, q_set, &st);
+	if (r)
+		return r;
+	sqlite3_bind_int64(st, 1, profile_id);
+	sqlite3_bind_int(st, 2, (int)to);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
+	r = step_done(db, st, "profile state");
+	if (r)
+		return r;
+	r = prep(db, q_hist, &st);
+	if (r)
+		return r;
+	sqlite3_bind_int64(st, 1, profile_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+	bind_str(st, 3, actor);
+	sqlite3_bind_int(st, 4, (int)from);
+	sqlite3_bind_int(st, 5, (int)to);
+	bind_str(st, 6, dp_profile_event_name(ev));
+	bind_str(st, 7, why);
+	r = step_done(db, st, "history");
+	if (r)
+		return r;
+	dp_log_info(DP_LOG_DB, "profile %lld: %s -> %s (%s%s%s)", (long long)profile_id,
+		    dp_profile_state_name(from), dp_profile_state_name(to),
+		    dp_profile_event_name(ev), why != NULL && why[0] ? ": " : "",
+		    why != NULL ? why : "");
+	if (to_out != NULL)
+		*to_out = to;
+	return DP_OK;
+}
+
+static int set_profile_eid(struct dp_db *db, int64_t profile_id, const char *eid)
+{
+	static const char q[] = "UPDATE profiles SET eid = ?2 WHERE id = ?1";
+	sqlite3_stmt *st;
+	int r = prep(db, q, &st);
+	if (r)
+		return r;
+	sqlite3_bind_int64(st, 1, profile_id);
+	bind_text(st, 2, eid);
+	return step_done(db, st, "profile binding");
+}
+
+/* ---- open / close ---- */
+
 static int migrate(struct dp_db *db)
 {
 	int r = exec(db, "BEGIN IMMEDIATE;"
 			 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-			 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');"
-			 "COMMIT;");
+			 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');");
 	if (r)
-		exec(db, "ROLLBACK;");
+		return r;
+	int v = 0;
+	r = dp_db_schema_version(db, &v);
+	if (r == DP_OK && v == 1)
+		r = exec(db, schema_v2);
+	if (r == DP_OK)
+		r = exec(db, "COMMIT");
+	if (r)
+		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
@@ -40,6 +349,7 @@ int dp_db_open(const char *path, struct dp_db **out)
 	struct dp_db *db = calloc(1, sizeof(*db));
 	if (db == NULL)
 		return dp_err_set(DP_ERR_NOMEM, "database handle");
+	pthread_mutex_init(&db->lock, NULL);
 	if (sqlite3_open_v2(path, &db->conn,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -67,6 +377,8 @@ int dp_db_open(const char *path, struct dp_db **out)
 	*out = db;
 	return DP_OK;
 fail:
+	if (r == DP_ERR_DB)
+		r = dp_err_wrap(DP_ERR_IO, "database %s: ", path);
 	dp_db_close(db);
 	return r;
 }
@@ -75,7 +387,10 @@ void dp_db_close(struct dp_db *db)
 {
 	if (db == NULL)
 		return;
+	for (size_t i = 0; i < db->n_cache; i++)
+		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close_v2(db->conn);
+	pthread_mutex_destroy(&db->lock);
 	free(db);
 }
 
@@ -85,7 +400,7 @@ int dp_db_schema_version(struct dp_db *db, int *version)
 	int r;
 	if (sqlite3_prepare_v2(db->conn, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
 			       &st, NULL) != SQLITE_OK) {
-		r = dp_err_set(DP_ERR_IO, "SQLite: %s", sqlite3_errmsg(db->conn));
+		r = sql_err(db, "schema version");
 		goto out;
 	}
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -97,4 +412,1129 @@ int dp_db_schema_version(struct dp_db *db, int *version)
 out:
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---- profiles ---- */
+
+void dp_db_profile_init(struct dp_db_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	dp_buf_init(&p->metadata, 64 * 1024);
+	dp_buf_init(&p->package, BLOB_MAX);
+}
+
+void dp_db_profile_deinit(struct dp_db_profile *p)
+{
+	dp_buf_deinit(&p->metadata);
+	dp_buf_deinit(&p->package);
+	dp_kdf_keys_wipe(&p->ppk);
+}
+
+static void ppk_pack(const struct dp_session_keys *k, uint8_t out[48])
+{
+	memcpy(out, k->mcv, 16);
+	memcpy(out + 16, k->s_enc, 16);
+	memcpy(out + 32, k->s_mac, 16);
+}
+
+int dp_db_profile_add(struct dp_db *db, const struct dp_db_profile_new *p, const char *actor,
+		      int64_t *id)
+{
+	static const char q[] =
+		"INSERT INTO profiles(iccid, profile_type, owner, state, profile_class, ppr,"
+		" metadata, package, ppk, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+	static const char q_hist[] =
+		"INSERT INTO history(profile_id, at, actor, from_state, to_state, event, why)"
+		" VALUES (?1, ?2, ?3, ?4, ?4, 'import', '')";
+	uint8_t ppk[48];
+	sqlite3_stmt *st;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	bind_str(st, 1, p->iccid);
+	bind_str(st, 2, p->profile_type);
+	bind_str(st, 3, p->owner);
+	sqlite3_bind_int(st, 4, DP_PROFILE_AVAILABLE);
+	sqlite3_bind_int(st, 5, p->profile_class);
+	sqlite3_bind_int64(st, 6, p->ppr);
+	bind_blob(st, 7, p->metadata, p->metadata_len);
+	bind_blob(st, 8, p->package, p->package_len);
+	if (p->ppk != NULL) {
+		ppk_pack(p->ppk, ppk);
+		bind_blob(st, 9, ppk, sizeof(ppk));
+	}
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)time(NULL));
+	r = step_done(db, st, "profile");
+	if (r == DP_ERR_DB_EXISTS)
+		r = dp_err_set(DP_ERR_DB_EXISTS, "a profile with ICCID %s is already stored",
+			       p->iccid);
+	if (r)
+		goto out;
+	int64_t new_id = sqlite3_last_insert_rowid(db->conn);
+	r = prep(db, q_hist, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, new_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	bind_str(st, 3, actor);
+	sqlite3_bind_int(st, 4, DP_PROFILE_AVAILABLE);
+	r = step_done(db, st, "history");
+	if (r == DP_OK && id != NULL)
+		*id = new_id;
+out:
+	dp_wipe(ppk, sizeof(ppk));
+	return end(db, r);
+}
+
+#define PROFILE_COLS \
+	"id, iccid, profile_type, owner, state, eid, profile_class, ppr, updated_at, metadata, " \
+	"package, ppk"
+
+static int read_profile(sqlite3_stmt *st, bool with_blobs, bool with_package,
+			struct dp_db_profile *out)
+{
+	out->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, out->iccid, sizeof(out->iccid));
+	col_text(st, 2, out->profile_type, sizeof(out->profile_type));
+	col_text(st, 3, out->owner, sizeof(out->owner));
+	out->state = (enum dp_profile_state)sqlite3_column_int(st, 4);
+	col_text(st, 5, out->eid, sizeof(out->eid));
+	out->profile_class = sqlite3_column_int(st, 6);
+	out->ppr = (uint32_t)sqlite3_column_int64(st, 7);
+	out->updated_at = (time_t)sqlite3_column_int64(st, 8);
+	if (!with_blobs)
+		return DP_OK;
+	int r = col_buf(st, 9, &out->metadata);
+	if (r == DP_OK && with_package)
+		r = col_buf(st, 10, &out->package);
+	if (r)
+		return r;
+	uint8_t ppk[48];
+	size_t n = 0;
+	r = col_fixed(st, 11, ppk, sizeof(ppk), &n);
+	if (r == DP_OK && n == 48) {
+		out->has_ppk = true;
+		memcpy(out->ppk.mcv, ppk, 16);
+		memcpy(out->ppk.s_enc, ppk + 16, 16);
+		memcpy(out->ppk.s_mac, ppk + 32, 16);
+	}
+	dp_wipe(ppk, sizeof(ppk));
+	return r;
+}
+
+static int profile_query(struct dp_db *db, const char *q, const char *iccid, int64_t id,
+			 bool with_package, struct dp_db_profile *out)
+{
+	sqlite3_stmt *st;
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	if (iccid != NULL)
+		bind_str(st, 1, iccid);
+	else
+		sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_profile(st, true, with_package, out);
+	else if (rc == SQLITE_DONE)
+		r = iccid != NULL ? dp_err_set(DP_ERR_NOT_FOUND, "no profile with ICCID %s", iccid)
+				  : dp_err_set(DP_ERR_NOT_FOUND, "no profile %lld", (long long)id);
+	else
+		r = sql_err(db, "profile");
+	sqlite3_reset(st);
+out:
+	return end(db, r);
+}
+
+int dp_db_profile_get(struct dp_db *db, const char *iccid, bool with_package,
+		      struct dp_db_profile *out)
+{
+	static const char q[] = "SELECT " PROFILE_COLS " FROM profiles WHERE iccid = ?1";
+	return profile_query(db, q, iccid, 0, with_package, out);
+}
+
+int dp_db_profile_get_by_id(struct dp_db *db, int64_t id, bool with_package,
+			    struct dp_db_profile *out)
+{
+	static const char q[] = "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?1";
+	return profile_query(db, q, NULL, id, with_package, out);
+}
+
+int dp_db_profile_list(struct dp_db *db, const struct dp_db_profile_filter *f,
+		       dp_db_profile_cb cb, void *ctx)
+{
+	static const char q[] =
+		"SELECT " PROFILE_COLS " FROM profiles WHERE (?1 IS NULL OR state = ?1)"
+		" AND (?2 IS NULL OR profile_type = ?2) AND (?3 IS NULL OR owner = ?3)"
+		" ORDER BY iccid";
+	sqlite3_stmt *st;
+	struct dp_db_profile p;
+	dp_db_profile_init(&p);
+	int r = begin_read(db);
+	if (r)
+		goto done;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	if (f != NULL && f->state != DP_PROFILE_STATE_COUNT)
+		sqlite3_bind_int(st, 1, (int)f->state);
+	if (f != NULL && f->profile_type != NULL)
+		bind_str(st, 2, f->profile_type);
+	if (f != NULL && f->owner != NULL)
+		bind_str(st, 3, f->owner);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = read_profile(st, false, false, &p);
+		if (r == DP_OK)
+			r = cb(ctx, &p);
+		if (r)
+			break;
+	}
+	if (r == DP_OK && rc != SQLITE_DONE)
+		r = sql_err(db, "profile list");
+	sqlite3_reset(st);
+out:
+	r = end(db, r);
+done:
+	dp_db_profile_deinit(&p);
+	return r;
+}
+
+int dp_db_profile_count(struct dp_db *db, const char *profile_type,
+			size_t counts[DP_PROFILE_STATE_COUNT])
+{
+	static const char q[] = "SELECT state, count(*) FROM profiles"
+				" WHERE (?1 IS NULL OR profile_type = ?1) GROUP BY state";
+	sqlite3_stmt *st;
+	memset(counts, 0, sizeof(size_t) * DP_PROFILE_STATE_COUNT);
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	if (profile_type != NULL)
+		bind_str(st, 1, profile_type);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int s = sqlite3_column_int(st, 0);
+		if (s >= 0 && s < DP_PROFILE_STATE_COUNT)
+			counts[s] = (size_t)sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE)
+		r = sql_err(db, "profile count");
+	sqlite3_reset(st);
+out:
+	return end(db, r);
+}
+
+static int profile_id_by_iccid(struct dp_db *db, const char *iccid, int64_t *id)
+{
+	static const char q[] = "SELECT id FROM profiles WHERE iccid = ?1";
+	sqlite3_stmt *st;
+	int r = prep(db, q, &st);
+	if (r)
+		return r;
+	bind_str(st, 1, iccid);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "no profile with ICCID %s", iccid);
+	else
+		r = sql_err(db, "profile");
+	sqlite3_reset(st);
+	return r;
+}
+
+int dp_db_profile_event(struct dp_db *db, const char *iccid, enum dp_profile_event ev,
+			enum dp_profile_state hint, const char *actor, const char *why)
+{
+	int64_t id = 0;
+	enum dp_profile_state to;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = profile_id_by_iccid(db, iccid, &id);
+	if (r == DP_OK)
+		r = change_state(db, id, ev, hint, actor, why, &to);
+	/* a profile back in the pool or retired is bound to no eUICC and no order */
+	if (r == DP_OK && (to == DP_PROFILE_AVAILABLE || to == DP_PROFILE_UNAVAILABLE))
+		r = set_profile_eid(db, id, NULL);
+	if (r == DP_OK && (to == DP_PROFILE_AVAILABLE || to == DP_PROFILE_UNAVAILABLE)) {
+		static const char q[] = "UPDATE orders SET closed = 1 WHERE profile_id = ?1";
+		sqlite3_stmt *st;
+		r = prep(db, q, &st);
+		if (r == DP_OK) {
+			sqlite3_bind_int64(st, 1, id);
+			r = step_done(db, st, "order");
+		}
+	}
+	return end(db, r);
+}
+
+int dp_db_profile_history(struct dp_db *db, const char *iccid, dp_db_history_cb cb, void *ctx)
+{
+	static const char q[] =
+		"SELECT h.at, h.actor, h.from_state, h.to_state, h.event, h.why FROM history h"
+		" JOIN profiles p ON p.id = h.profile_id WHERE p.iccid = ?1 ORDER BY h.id";
+	sqlite3_stmt *st;
+	struct dp_db_history h;
+	int64_t id;
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = profile_id_by_iccid(db, iccid, &id);
+	if (r)
+		goto out;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	bind_str(st, 1, iccid);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		h.at = (time_t)sqlite3_column_int64(st, 0);
+		col_text(st, 1, h.actor, sizeof(h.actor));
+		h.from = (enum dp_profile_state)sqlite3_column_int(st, 2);
+		h.to = (enum dp_profile_state)sqlite3_column_int(st, 3);
+		col_text(st, 4, h.event, sizeof(h.event));
+		col_text(st, 5, h.why, sizeof(h.why));
+		r = cb(ctx, &h);
+		if (r)
+			break;
+	}
+	if (r == DP_OK && rc != SQLITE_DONE)
+		r = sql_err(db, "history");
+	sqlite3_reset(st);
+out:
+	return end(db, r);
+}
+
+/* ---- orders ---- */
+
+#define ORDER_COLS \
+	"o.id, o.matching_id, o.profile_id, p.iccid, o.profile_type, o.pool, o.eid, o.cc_hash, " \
+	"o.expires_at, o.attempts, o.max_attempts, o.cc_failures, o.cc_max_attempts, " \
+	"o.reuse_on_delete, o.closed, o.created_at, p.state, p.eid"
+
+static int read_order(sqlite3_stmt *st, struct dp_db_order *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, o->matching_id, sizeof(o->matching_id));
+	o->profile_id = sqlite3_column_int64(st, 2);
+	col_text(st, 3, o->iccid, sizeof(o->iccid));
+	col_text(st, 4, o->profile_type, sizeof(o->profile_type));
+	o->pool = sqlite3_column_int(st, 5) != 0;
+	col_text(st, 6, o->eid, sizeof(o->eid));
+	size_t n = 0;
+	int r = col_fixed(st, 7, o->cc_hash, sizeof(o->cc_hash), &n);
+	o->has_cc = n == 32;
+	o->expires_at = (time_t)sqlite3_column_int64(st, 8);
+	o->attempts = (unsigned)sqlite3_column_int(st, 9);
+	o->max_attempts = (unsigned)sqlite3_column_int(st, 10);
+	o->cc_failures = (unsigned)sqlite3_column_int(st, 11);
+	o->cc_max_attempts = (unsigned)sqlite3_column_int(st, 12);
+	o->reuse_on_delete = sqlite3_column_int(st, 13) != 0;
+	o->closed = sqlite3_column_int(st, 14) != 0;
+	o->created_at = (time_t)sqlite3_column_int64(st, 15);
+	o->profile_state = sqlite3_column_type(st, 16) == SQLITE_NULL
+				   ? DP_PROFILE_STATE_COUNT
+				   : (enum dp_profile_state)sqlite3_column_int(st, 16);
+	col_text(st, 17, o->profile_eid, sizeof(o->profile_eid));
+	return r;
+}
+
+int dp_db_order_add(struct dp_db *db, const struct dp_db_order_new *o, const char *actor,
+		    int64_t *id, char *iccid_out)
+{
+	static const char q_first[] =
+		"SELECT id, iccid FROM profiles WHERE profile_type = ?1 AND state = ?2"
+		" ORDER BY id LIMIT 1";
+	static const char q_by_iccid[] = "SELECT id, iccid, state FROM profiles WHERE iccid = ?1";
+	static const char q_ins[] =
+		"INSERT INTO orders(matching_id, profile_id, profile_type, pool, eid, cc_hash,"
+		" expires_at, max_attempts, cc_max_attempts, reuse_on_delete, owner, created_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+	static const char q_link[] = "UPDATE profiles SET eid = ?2, last_order = ?3 WHERE id = ?1";
+	sqlite3_stmt *st;
+	int64_t profile_id = 0;
+	char iccid[DP_DB_ICCID_MAX + 1] = "";
+	int rc, r = begin(db);
+	if (r)
+		return r;
+	if (!o->pool) {
+		if (o->iccid != NULL) {
+			r = prep(db, q_by_iccid, &st);
+			if (r)
+				goto out;
+			bind_str(st, 1, o->iccid);
+		} else {
+			r = prep(db, q_first, &st);
+			if (r)
+				goto out;
+			bind_str(st, 1, o->profile_type);
+			sqlite3_bind_int(st, 2, DP_PROFILE_AVAILABLE);
+		}
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			profile_id = sqlite3_column_int64(st, 0);
+			col_text(st, 1, iccid, sizeof(iccid));
+			if (o->iccid != NULL && sqlite3_column_int(st, 2) != DP_PROFILE_AVAILABLE)
+				r = dp_err_set(DP_ERR_DB_STATE, "profile %s is %s, not Available",
+					       iccid,
+					       dp_profile_state_name(sqlite3_column_int(st, 2)));
+		} else if (rc == SQLITE_DONE) {
+			r = o->iccid != NULL
+				    ? dp_err_set(DP_ERR_NOT_FOUND, "no profile with ICCID %s", o->iccid)
+				    : dp_err_set(DP_ERR_NOT_FOUND,
+						 "no Available profile of type '%s'",
+						 o->profile_type ? o->profile_type : "");
+		} else {
+			r = sql_err(db, "order profile");
+		}
+		sqlite3_reset(st);
+		if (r)
+			goto out;
+	}
+	r = prep(db, q_ins, &st);
+	if (r)
+		goto out;
+	bind_text(st, 1, o->matching_id);
+	if (profile_id != 0)
+		sqlite3_bind_int64(st, 2, profile_id);
+	bind_str(st, 3, o->profile_type);
+	sqlite3_bind_int(st, 4, o->pool);
+	bind_text(st, 5, o->eid);
+	bind_blob(st, 6, o->cc_hash, o->cc_hash != NULL ? 32 : 0);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)o->expires_at);
+	sqlite3_bind_int(st, 8, (int)o->max_attempts);
+	sqlite3_bind_int(st, 9, (int)o->cc_max_attempts);
+	sqlite3_bind_int(st, 10, o->reuse_on_delete);
+	bind_str(st, 11, o->owner);
+	sqlite3_bind_int64(st, 12, (sqlite3_int64)time(NULL));
+	r = step_done(db, st, "order");
+	if (r == DP_ERR_DB_EXISTS)
+		r = dp_err_set(DP_ERR_DB_EXISTS, "an open order already has matching ID '%s'",
+			       o->matching_id ? o->matching_id : "");
+	if (r)
+		goto out;
+	int64_t order_id = sqlite3_last_insert_rowid(db->conn);
+	if (profile_id != 0) {
+		r = change_state(db, profile_id, DP_EV_ADMIN_ORDER, DP_PROFILE_STATE_COUNT, actor,
+				 o->matching_id ? o->matching_id : "order without matching ID", NULL);
+		if (r)
+			goto out;
+		r = prep(db, q_link, &st);
+		if (r)
+			goto out;
+		sqlite3_bind_int64(st, 1, profile_id);
+		bind_text(st, 2, o->eid);
+		sqlite3_bind_int64(st, 3, order_id);
+		r = step_done(db, st, "order profile");
+		if (r)
+			goto out;
+	}
+	if (id != NULL)
+		*id = order_id;
+	if (iccid_out != NULL)
+		memcpy(iccid_out, iccid, sizeof(iccid));
+out:
+	return end(db, r);
+}
+
+static int order_query(struct dp_db *db, const char *q, const char *arg, struct dp_db_order *out,
+		       const char *what)
+{
+	sqlite3_stmt *st;
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	bind_str(st, 1, arg);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_order(st, out);
+	else if (rc == SQLITE_DONE)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "no open order %s", what);
+	else
+		r = sql_err(db, "order");
+	sqlite3_reset(st);
+out:
+	return end(db, r);
+}
+
+int dp_db_order_find(struct dp_db *db, const char *matching_id, struct dp_db_order *out)
+{
+	static const char q[] = "SELECT " ORDER_COLS " FROM orders o LEFT JOIN profiles p"
+				" ON p.id = o.profile_id WHERE o.matching_id = ?1 AND o.closed = 0";
+	return order_query(db, q, matching_id, out, "with that matching ID");
+}
+
+int dp_db_order_find_for_eid(struct dp_db *db, const char *eid, struct dp_db_order *out)
+{
+	static const char q[] = "SELECT " ORDER_COLS " FROM orders o LEFT JOIN profiles p"
+				" ON p.id = o.profile_id WHERE o.eid = ?1 AND o.matching_id IS NULL"
+				" AND o.closed = 0 ORDER BY o.id LIMIT 1";
+	return order_query(db, q, eid, out, "without matching ID for this EID");
+}
+
+int dp_db_order_list(struct dp_db *db, bool include_closed, dp_db_order_cb cb, void *ctx)
+{
+	static const char q[] = "SELECT " ORDER_COLS " FROM orders o LEFT JOIN profiles p"
+				" ON p.id = o.profile_id WHERE ?1 OR o.closed = 0 ORDER BY o.id";
+	sqlite3_stmt *st;
+	struct dp_db_order o;
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int(st, 1, include_closed);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = read_order(st, &o);
+		if (r == DP_OK)
+			r = cb(ctx, &o);
+		if (r)
+			break;
+	}
+	if (r == DP_OK && rc != SQLITE_DONE)
+		r = sql_err(db, "order list");
+	sqlite3_reset(st);
+out:
+	return end(db, r);
+}
+
+static int close_order(struct dp_db *db, int64_t order_id)
+{
+	static const char q[] = "UPDATE orders SET closed = 1 WHERE id = ?1";
+	sqlite3_stmt *st;
+	int r = prep(db, q, &st);
+	if (r)
+		return r;
+	sqlite3_bind_int64(st, 1, order_id);
+	return step_done(db, st, "order close");
+}
+
+int dp_db_order_fail(struct dp_db *db, int64_t order_id, enum dp_profile_event ev,
+		     const char *why)
+{
+	static const char q[] = "SELECT profile_id FROM orders WHERE id = ?1";
+	sqlite3_stmt *st;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, order_id);
+	int64_t profile_id = 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		profile_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (profile_id != 0)
+		r = change_state(db, profile_id, ev, DP_PROFILE_STATE_COUNT, "es9", why, NULL);
+	if (r == DP_OK)
+		r = close_order(db, order_id);
+out:
+	return end(db, r);
+}
+
+/* ---- sessions ---- */
+
+void dp_db_session_init(struct dp_db_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	dp_buf_init(&s->euicc_cert, 4096);
+	dp_buf_init(&s->eum_cert, 4096);
+	dp_buf_init(&s->smdp_signed2, 1024);
+	dp_buf_init(&s->bpp, BLOB_MAX);
+}
+
+void dp_db_session_deinit(struct dp_db_session *s)
+{
+	dp_buf_deinit(&s->euicc_cert);
+	dp_buf_deinit(&s->eum_cert);
+	dp_buf_deinit(&s->smdp_signed2);
+	dp_buf_deinit(&s->bpp);
+	dp_wipe(s->otsk_dp, sizeof(s->otsk_dp));
+}
+
+int dp_db_session_add(struct dp_db *db, const struct dp_db_session *s)
+{
+	static const char q[] =
+		"INSERT INTO sessions(tid, stage, created_at, expires_at, smdp_address,"
+		" server_challenge, euicc_challenge, ci_ski) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	sqlite3_stmt *st;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	bind_blob(st, 1, s->tid, s->tid_len);
+	sqlite3_bind_int(st, 2, DP_DB_STAGE_INITIATED);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)s->created_at);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)s->expires_at);
+	bind_str(st, 5, s->smdp_address);
+	bind_blob(st, 6, s->server_challenge, 16);
+	bind_blob(st, 7, s->euicc_challenge, 16);
+	bind_blob(st, 8, s->ci_ski, s->ci_ski_len);
+	r = step_done(db, st, "session");
+out:
+	return end(db, r);
+}
+
+#define SESSION_COLS \
+	"tid, stage, created_at, expires_at, smdp_address, server_challenge, euicc_challenge, " \
+	"ci_ski, eid, euicc_cert, eum_cert, order_id, profile_id, cc_required, smdp_signed2, " \
+	"smdp_signature2, otpk_euicc, otsk_dp, bpp, end_reason"
+
+static int read_session(sqlite3_stmt *st, bool with_blobs, struct dp_db_session *s)
+{
+	int r = col_fixed(st, 0, s->tid, sizeof(s->tid), &s->tid_len);
+	s->stage = (enum dp_db_stage)sqlite3_column_int(st, 1);
+	s->created_at = (time_t)sqlite3_column_int64(st, 2);
+	s->expires_at = (time_t)sqlite3_column_int64(st, 3);
+	col_text(st, 4, s->smdp_address, sizeof(s->smdp_address));
+	if (r == DP_OK)
+		r = col_fixed(st, 5, s->server_challenge, 16, NULL);
+	if (r == DP_OK)
+		r = col_fixed(st, 6, s->euicc_challenge, 16, NULL);
+	if (r == DP_OK)
+		r = col_fixed(st, 7, s->ci_ski, sizeof(s->ci_ski), &s->ci_ski_len);
+	col_text(st, 8, s->eid, sizeof(s->eid));
+	s->order_id = sqlite3_column_int64(st, 11);
+	s->profile_id = sqlite3_column_int64(st, 12);
+	s->cc_required = sqlite3_column_int(st, 13) != 0;
+	col_text(st, 19, s->end, sizeof(s->end));
+	size_t n = 0;
+	if (r == DP_OK)
+		r = col_fixed(st, 16, s->otpk_euicc, sizeof(s->otpk_euicc), &n);
+	s->bound = n == sizeof(s->otpk_euicc);
+	if (r || !with_blobs)
+		return r;
+	r = col_buf(st, 9, &s->euicc_cert);
+	if (r == DP_OK)
+		r = col_buf(st, 10, &s->eum_cert);
+	if (r == DP_OK)
+		r = col_buf(st, 14, &s->smdp_signed2);
+	if (r == DP_OK)
+		r = col_fixed(st, 15, s->smdp_signature2, sizeof(s->smdp_signature2), NULL);
+	if (r == DP_OK)
+		r = col_fixed(st, 17, s->otsk_dp, sizeof(s->otsk_dp), NULL);
+	if (r == DP_OK)
+		r = col_buf(st, 18, &s->bpp);
+	return r;
+}
+
+int dp_db_session_get(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+		      struct dp_db_session *out)
+{
+	static const char q[] = "SELECT " SESSION_COLS " FROM sessions WHERE tid = ?1";
+	sqlite3_stmt *st;
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	bind_blob(st, 1, tid, tid_len);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_session(st, true, out);
+	else if (rc == SQLITE_DONE)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "no session with this transactionId");
+	else
+		r = sql_err(db, "session");
+	sqlite3_reset(st);
+out:
+	return end(db, r);
+}
+
+/* The stage and expiry of a session inside a transaction. */
+static int session_stage(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+			 enum dp_db_stage *stage, time_t *expires_at, int64_t *profile_id,
+			 int64_t *order_id, bool *pool_claim)
+{
+	static const char q[] = "SELECT stage, expires_at, profile_id, order_id, pool_claim"
+				" FROM sessions WHERE tid = ?1";
+	sqlite3_stmt *st;
+	int r = prep(db, q, &st);
+	if (r)
+		return r;
+	bind_blob(st, 1, tid, tid_len);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*stage = (enum dp_db_stage)sqlite3_column_int(st, 0);
+		*expires_at = (time_t)sqlite3_column_int64(st, 1);
+		*profile_id = sqlite3_column_int64(st, 2);
+		*order_id = sqlite3_column_int64(st, 3);
+		*pool_claim = sqlite3_column_int(st, 4) != 0;
+	} else if (rc == SQLITE_DONE) {
+		r = dp_err_set(DP_ERR_NOT_FOUND, "no session with this transactionId");
+	} else {
+		r = sql_err(db, "session");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t now)
+{
+	static const char q_order[] =
+		"SELECT profile_id, pool, profile_type, attempts, max_attempts, closed"
+		" FROM orders WHERE id = ?1";
+	static const char q_claim[] =
+		"SELECT id FROM profiles WHERE profile_type = ?1 AND state = ?2 ORDER BY id LIMIT 1";
+	static const char q_profile[] = "SELECT state, eid FROM profiles WHERE id = ?1";
+	static const char q_attempt[] = "UPDATE orders SET attempts = attempts + 1 WHERE id = ?1";
+	static const char q_link[] = "UPDATE profiles SET eid = ?2, last_order = ?3 WHERE id = ?1";
+	static const char q_sess[] =
+		"UPDATE sessions SET stage = ?2, eid = ?3, euicc_cert = ?4, eum_cert = ?5,"
+		" order_id = ?6, profile_id = ?7, pool_claim = ?8, cc_required = ?9,"
+		" smdp_signed2 = ?10, smdp_signature2 = ?11 WHERE tid = ?1";
+	sqlite3_stmt *st;
+	enum dp_db_stage stage;
+	time_t expires;
+	int64_t pid0, oid0;
+	bool claim0;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = session_stage(db, s->tid, s->tid_len, &stage, &expires, &pid0, &oid0, &claim0);
+	if (r)
+		goto out;
+	if (stage != DP_DB_STAGE_INITIATED || expires < now) {
+		r = dp_err_set(DP_ERR_NOT_FOUND, "session is %s",
+			       expires < now ? "expired" : "past authenticateClient");
+		goto out;
+	}
+	r = prep(db, q_order, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, s->order_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		r = dp_err_set(DP_ERR_NOT_FOUND, "order %lld", (long long)s->order_id);
+		goto out;
+	}
+	int64_t profile_id = sqlite3_column_int64(st, 0);
+	bool pool = sqlite3_column_int(st, 1) != 0;
+	char type[DP_DB_TEXT_MAX + 1];
+	col_text(st, 2, type, sizeof(type));
+	int attempts = sqlite3_column_int(st, 3), max = sqlite3_column_int(st, 4);
+	bool closed = sqlite3_column_int(st, 5) != 0;
+	sqlite3_reset(st);
+	if (closed) {
+		r = dp_err_set(DP_ERR_NOT_FOUND, "the order is closed");
+		goto out;
+	}
+	if (pool) {
+		r = prep(db, q_claim, &st);
+		if (r)
+			goto out;
+		bind_str(st, 1, type);
+		sqlite3_bind_int(st, 2, DP_PROFILE_AVAILABLE);
+		int rc = sqlite3_step(st);
+		profile_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW) {
+			r = rc == SQLITE_DONE ? dp_err_set(DP_ERR_NOT_FOUND,
+							   "no Available profile of type '%s' left",
+							   type)
+					      : sql_err(db, "pool claim");
+			goto out;
+		}
+		r = change_state(db, profile_id, DP_EV_POOL_CLAIM, DP_PROFILE_STATE_COUNT, "es9",
+				 s->eid, NULL);
+		if (r)
+			goto out;
+	} else {
+		if (attempts + 1 > max) {
+			r = dp_err_set(DP_ERR_DB_STATE, "attempts: %d of %d used", attempts, max);
+			goto out;
+		}
+		r = prep(db, q_profile, &st);
+		if (r)
+			goto out;
+		sqlite3_bind_int64(st, 1, profile_id);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_reset(st);
+			r = dp_err_set(DP_ERR_NOT_FOUND, "profile %lld", (long long)profile_id);
+			goto out;
+		}
+		enum dp_profile_state ps = (enum dp_profile_state)sqlite3_column_int(st, 0);
+		char bound[DP_DB_EID_LEN + 1];
+		col_text(st, 1, bound, sizeof(bound));
+		sqlite3_reset(st);
+		if (ps != DP_PROFILE_RELEASED && ps != DP_PROFILE_DOWNLOADED) {
+			r = dp_err_set(DP_ERR_DB_CONFLICT, "profile is %s",
+				       dp_profile_state_name(ps));
+			goto out;
+		}
+		if (bound[0] != '\0' && strcmp(bound, s->eid) != 0) {
+			r = dp_err_set(DP_ERR_DB_CONFLICT, "profile is bound to another eUICC");
+			goto out;
+		}
+		r = prep(db, q_attempt, &st);
+		if (r)
+			goto out;
+		sqlite3_bind_int64(st, 1, s->order_id);
+		r = step_done(db, st, "order attempt");
+		if (r)
+			goto out;
+	}
+	r = prep(db, q_link, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, profile_id);
+	bind_text(st, 2, s->eid);
+	sqlite3_bind_int64(st, 3, s->order_id);
+	r = step_done(db, st, "profile binding");
+	if (r)
+		goto out;
+	r = prep(db, q_sess, &st);
+	if (r)
+		goto out;
+	bind_blob(st, 1, s->tid, s->tid_len);
+	sqlite3_bind_int(st, 2, DP_DB_STAGE_AUTHENTICATED);
+	bind_text(st, 3, s->eid);
+	bind_blob(st, 4, s->euicc_cert.data, s->euicc_cert.len);
+	bind_blob(st, 5, s->eum_cert.data, s->eum_cert.len);
+	sqlite3_bind_int64(st, 6, s->order_id);
+	sqlite3_bind_int64(st, 7, profile_id);
+	sqlite3_bind_int(st, 8, pool);
+	sqlite3_bind_int(st, 9, s->cc_required);
+	bind_blob(st, 10, s->smdp_signed2.data, s->smdp_signed2.len);
+	bind_blob(st, 11, s->smdp_signature2, sizeof(s->smdp_signature2));
+	r = step_done(db, st, "session");
+	if (r == DP_OK)
+		s->profile_id = profile_id;
+out:
+	return end(db, r);
+}
+
+int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s)
+{
+	static const char q[] = "UPDATE sessions SET stage = ?2, otpk_euicc = ?3, otsk_dp = ?4,"
+				" bpp = ?5 WHERE tid = ?1";
+	sqlite3_stmt *st;
+	enum dp_db_stage stage;
+	time_t expires;
+	int64_t profile_id, order_id;
+	bool claim;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = session_stage(db, s->tid, s->tid_len, &stage, &expires, &profile_id, &order_id,
+			  &claim);
+	if (r == DP_OK && stage != DP_DB_STAGE_AUTHENTICATED && stage != DP_DB_STAGE_BOUND)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "session is not waiting for a binding");
+	if (r)
+		goto out;
+	r = change_state(db, profile_id, DP_EV_BPP_DOWNLOADED, DP_PROFILE_STATE_COUNT, "es9",
+			 s->eid, NULL);
+	if (r)
+		goto out;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	bind_blob(st, 1, s->tid, s->tid_len);
+	sqlite3_bind_int(st, 2, DP_DB_STAGE_BOUND);
+	bind_blob(st, 3, s->otpk_euicc, sizeof(s->otpk_euicc));
+	bind_blob(st, 4, s->otsk_dp, sizeof(s->otsk_dp));
+	bind_blob(st, 5, s->bpp.data, s->bpp.len);
+	r = step_done(db, st, "session binding");
+out:
+	return end(db, r);
+}
+
+/* Ends a session inside a transaction (no profile change). */
+static int session_end(struct dp_db *db, const uint8_t *tid, size_t tid_len, const char *why)
+{
+	static const char q[] = "UPDATE sessions SET stage = ?2, end_reason = ?3, otsk_dp = NULL"
+				" WHERE tid = ?1";
+	sqlite3_stmt *st;
+	int r = prep(db, q, &st);
+	if (r)
+		return r;
+	bind_blob(st, 1, tid, tid_len);
+	sqlite3_bind_int(st, 2, DP_DB_STAGE_FINISHED);
+	bind_str(st, 3, why);
+	return step_done(db, st, "session end");
+}
+
+int dp_db_session_cc_failure(struct dp_db *db, const struct dp_db_session *s, bool *exhausted)
+{
+	static const char q_inc[] = "UPDATE orders SET cc_failures = cc_failures + 1 WHERE id = ?1"
+				    " RETURNING cc_failures, cc_max_attempts";
+	sqlite3_stmt *st;
+	*exhausted = false;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q_inc, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, s->order_id);
+	int rc = sqlite3_step(st);
+	int failures = 0, max = 0;
+	if (rc == SQLITE_ROW) {
+		failures = sqlite3_column_int(st, 0);
+		max = sqlite3_column_int(st, 1);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		r = sql_err(db, "confirmation code count");
+		goto out;
+	}
+	if (failures >= max) {
+		*exhausted = true;
+		r = change_state(db, s->profile_id, DP_EV_RETRIES_EXHAUSTED, DP_PROFILE_STATE_COUNT,
+				 "es9", "confirmation code retries exhausted", NULL);
+		if (r == DP_OK)
+			r = close_order(db, s->order_id);
+		if (r == DP_OK)
+			r = session_end(db, s->tid, s->tid_len, "confirmation code retries exhausted");
+	}
+out:
+	return end(db, r);
+}
+
+/* Applies ev to a session's profile; a pool claim that goes back to Available is unbound. */
+static int session_profile_event(struct dp_db *db, int64_t profile_id, bool pool_claim,
+				 enum dp_profile_event ev, enum dp_profile_state hint,
+				 const char *why)
+{
+	if (pool_claim && ev == DP_EV_SESSION_POSTPONED && hint == DP_PROFILE_STATE_COUNT)
+		hint = DP_PROFILE_AVAILABLE;
+	if (!pool_claim && ev == DP_EV_SESSION_POSTPONED && hint == DP_PROFILE_STATE_COUNT)
+		hint = DP_PROFILE_RELEASED;
+	enum dp_profile_state to;
+	int r = change_state(db, profile_id, ev, hint, "es9", why, &to);
+	if (r == DP_OK && to == DP_PROFILE_AVAILABLE)
+		r = set_profile_eid(db, profile_id, NULL);
+	return r;
+}
+
+int dp_db_session_finish(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+			 enum dp_profile_event ev, enum dp_profile_state hint, const char *why)
+{
+	enum dp_db_stage stage;
+	time_t expires;
+	int64_t profile_id, order_id;
+	bool claim;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = session_stage(db, tid, tid_len, &stage, &expires, &profile_id, &order_id, &claim);
+	if (r == DP_OK && stage == DP_DB_STAGE_FINISHED)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "session has ended");
+	if (r == DP_OK && ev != DP_PROFILE_EVENT_COUNT && profile_id != 0) {
+		r = session_profile_event(db, profile_id, claim, ev, hint, why);
+		if (r == DP_OK && (ev == DP_EV_SESSION_CANCELLED || ev == DP_EV_RETRIES_EXHAUSTED ||
+				   ev == DP_EV_ELIGIBILITY_FAILED || ev == DP_EV_ORDER_EXPIRED) &&
+		    !claim)
+			r = close_order(db, order_id);
+	}
+	if (r == DP_OK)
+		r = session_end(db, tid, tid_len, why);
+	return end(db, r);
+}
+
+int dp_db_session_install_result(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+				 bool success, const uint8_t *aid, size_t aid_len,
+				 enum dp_profile_event ev, const char *why)
+{
+	static const char q_aid[] = "UPDATE profiles SET isdp_aid = ?2 WHERE id = ?1";
+	enum dp_db_stage stage;
+	time_t expires;
+	int64_t profile_id, order_id;
+	bool claim;
+	sqlite3_stmt *st;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = session_stage(db, tid, tid_len, &stage, &expires, &profile_id, &order_id, &claim);
+	if (r == DP_OK && stage != DP_DB_STAGE_BOUND)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "session has no bound profile package pending");
+	if (r)
+		goto out;
+	r = change_state(db, profile_id, success ? DP_EV_INSTALLED : ev, DP_PROFILE_STATE_COUNT,
+			 "es9", why, NULL);
+	if (r == DP_OK && success) {
+		r = prep(db, q_aid, &st);
+		if (r == DP_OK) {
+			sqlite3_bind_int64(st, 1, profile_id);
+			bind_blob(st, 2, aid, aid_len);
+			r = step_done(db, st, "ISD-P AID");
+		}
+	}
+	if (r == DP_OK && (success || ev == DP_EV_INSTALL_FAILED) && !claim)
+		r = close_order(db, order_id);
+	if (r == DP_OK)
+		r = session_end(db, tid, tid_len, why);
+out:
+	return end(db, r);
+}
+
+int dp_db_session_list(struct dp_db *db, dp_db_session_cb cb, void *ctx)
+{
+	static const char q[] = "SELECT " SESSION_COLS " FROM sessions WHERE stage < 4"
+				" ORDER BY created_at";
+	sqlite3_stmt *st;
+	struct dp_db_session s;
+	dp_db_session_init(&s);
+	int r = begin_read(db);
+	if (r)
+		goto done;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = read_session(st, false, &s);
+		if (r == DP_OK)
+			r = cb(ctx, &s);
+		if (r)
+			break;
+	}
+	if (r == DP_OK && rc != SQLITE_DONE)
+		r = sql_err(db, "session list");
+	sqlite3_reset(st);
+out:
+	r = end(db, r);
+done:
+	dp_db_session_deinit(&s);
+	return r;
+}
+
+int dp_db_session_expire(struct dp_db *db, time_t now, time_t keep_s, size_t *n)
+{
+	static const char q_open[] = "SELECT tid, profile_id, pool_claim, stage FROM sessions"
+				     " WHERE stage < 4 AND expires_at < ?1 LIMIT 256";
+	static const char q_del[] = "DELETE FROM sessions WHERE stage = 4 AND expires_at < ?1";
+	sqlite3_stmt *st;
+	*n = 0;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q_open, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	struct {
+		uint8_t tid[DP_DB_TID_MAX];
+		size_t len;
+		int64_t profile_id;
+		bool claim;
+		int stage;
+	} ended[256];
+	size_t k = 0;
+	int rc;
+	while (k < 256 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = col_fixed(st, 0, ended[k].tid, DP_DB_TID_MAX, &ended[k].len);
+		ended[k].profile_id = sqlite3_column_int64(st, 1);
+		ended[k].claim = sqlite3_column_int(st, 2) != 0;
+		ended[k].stage = sqlite3_column_int(st, 3);
+		if (r)
+			break;
+		k++;
+	}
+	sqlite3_reset(st);
+	for (size_t i = 0; r == DP_OK && i < k; i++) {
+		/* a pool claim nobody downloaded goes back to the pool; a single order keeps its
+		 * profile (the device may come back with a new session) */
+		if (ended[i].claim && ended[i].stage == DP_DB_STAGE_AUTHENTICATED)
+			r = session_profile_event(db, ended[i].profile_id, true,
+						  DP_EV_SESSION_POSTPONED, DP_PROFILE_STATE_COUNT,
+						  "session expired");
+		if (r == DP_OK)
+			r = session_end(db, ended[i].tid, ended[i].len, "expired");
+	}
+	if (r)
+		goto out;
+	r = prep(db, q_del, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - keep_s));
+	r = step_done(db, st, "session cleanup");
+	if (r == DP_OK)
+		*n = k;
+out:
+	return end(db, r);
+}
+
+/* ---- notifications ---- */
+
+int dp_db_notification_add(struct dp_db *db, const char *eid, uint64_t seq, const char *kind,
+			   const char *iccid, const char *result)
+{
+	static const char q[] = "INSERT INTO notifications(eid, seq, kind, iccid, result, at)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	sqlite3_stmt *st;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	bind_str(st, 1, eid);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	bind_str(st, 3, kind);
+	bind_text(st, 4, iccid);
+	bind_str(st, 5, result);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+	r = step_done(db, st, "notification");
+	if (r == DP_ERR_DB_EXISTS)
+		r = dp_err_set(DP_ERR_DB_EXISTS, "notification %llu of %s was received before",
+			       (unsigned long long)seq, eid);
+out:
+	return end(db, r);
+}
+
+int dp_db_profile_deleted(struct dp_db *db, const char *iccid, const char *eid)
+{
+	static const char q[] =
+		"SELECT p.id, p.eid, coalesce(o.reuse_on_delete, 0) FROM profiles p"
+		" LEFT JOIN orders o ON o.id = p.last_order WHERE p.iccid = ?1";
+	sqlite3_stmt *st;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	bind_str(st, 1, iccid);
+	int64_t id = 0;
+	char bound[DP_DB_EID_LEN + 1] = "";
+	bool reuse = false;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		col_text(st, 1, bound, sizeof(bound));
+		reuse = sqlite3_column_int(st, 2) != 0;
+	}
+	sqlite3_reset(st);
+	if (id == 0 || strcmp(bound, eid) != 0) {
+		r = dp_err_set(DP_ERR_NOT_FOUND, "profile %s is not bound to %s", iccid, eid);
+		goto out;
+	}
+	r = change_state(db, id, DP_EV_DELETED, reuse ? DP_PROFILE_AVAILABLE : DP_PROFILE_UNAVAILABLE,
+			 "es9", eid, NULL);
+	if (r == DP_OK)
+		r = set_profile_eid(db, id, NULL);
+out:
+	return end(db, r);
 }

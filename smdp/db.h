@@ -1,11 +1,24 @@
 /* The storage interface: the only place SQL exists. SQLite (one file, WAL) is the
  * embedded default; a PostgreSQL backend will implement the same functions so that several
  * smdp nodes can share one order book. Every ES9+/ES2+ session lives here, never only in
- * one process's memory. (Issue 6 adds profiles, orders and sessions.) */
+ * one process's memory: any node can answer any call.
+ *
+ * Each function is one transaction: it either happens whole or not at all. Changes of a
+ * profile's state go through the state table (state.h) and leave a history row.
+ * The schema is in docs/order-book.md. Thread-safe: one handle may be used by every HTTP
+ * worker thread. */
 #ifndef DP_SMDP_DB_H
 #define DP_SMDP_DB_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "pki/base/buf.h"
 #include "pki/base/error.h"
+#include "pki/crypto/kdf.h"
+#include "smdp/state.h"
 
 struct dp_db;
 
@@ -14,5 +27,240 @@ int dp_db_open(const char *path, struct dp_db **out) DP_WUR;
 void dp_db_close(struct dp_db *db);
 /* The schema version stored in the file. */
 int dp_db_schema_version(struct dp_db *db, int *version) DP_WUR;
+
+#define DP_DB_ICCID_MAX 20  /* digits, no F */
+#define DP_DB_EID_LEN 32
+#define DP_DB_TEXT_MAX 64   /* profile type, owner, actor */
+#define DP_DB_MATCHING_ID_MAX 64
+#define DP_DB_TID_MAX 16
+
+/* ---- profiles ---- */
+
+/* A profile to import. A plain data carrier; pointers are borrowed. */
+struct dp_db_profile_new {
+	const char *iccid;        /* 19 or 20 digits (Luhn checked by the caller) */
+	const char *profile_type; /* "" when none */
+	const char *owner;        /* "" when none */
+	const uint8_t *package;   /* the UPP (SAIP DER) or, with ppk, its 86 TLVs */
+	size_t package_len;
+	const struct dp_session_keys *ppk; /* NULL: not pre-protected */
+	const uint8_t *metadata;  /* StoreMetadataRequest BF25, stored as it will be sent */
+	size_t metadata_len;
+	int profile_class;        /* test 0, provisioning 1, operational 2 */
+	uint32_t ppr;             /* profilePolicyRules bits (ppr1 = bit 1, ppr2 = bit 2) */
+};
+
+/* What is known of a stored profile. Plain data carrier; deinit with dp_db_profile_deinit. */
+struct dp_db_profile {
+	int64_t id;
+	char iccid[DP_DB_ICCID_MAX + 1];
+	char profile_type[DP_DB_TEXT_MAX + 1];
+	char owner[DP_DB_TEXT_MAX + 1];
+	enum dp_profile_state state;
+	char eid[DP_DB_EID_LEN + 1]; /* the eUICC it is bound to; "" when none */
+	int profile_class;
+	uint32_t ppr;
+	time_t updated_at;
+	struct dp_buf metadata;      /* filled by the functions that say so */
+	struct dp_buf package;
+	bool has_ppk;
+	struct dp_session_keys ppk;  /* valid when has_ppk (wiped by deinit) */
+};
+
+void dp_db_profile_init(struct dp_db_profile *p);
+void dp_db_profile_deinit(struct dp_db_profile *p);
+
+/* Adds an Available profile; DP_ERR_DB_EXISTS when the ICCID is already there. */
+int dp_db_profile_add(struct dp_db *db, const struct dp_db_profile_new *p, const char *actor,
+		      int64_t *id) DP_WUR;
+/* By ICCID (with metadata; with the package too when with_package). DP_ERR_NOT_FOUND. */
+int dp_db_profile_get(struct dp_db *db, const char *iccid, bool with_package,
+		      struct dp_db_profile *out) DP_WUR;
+/* The stored package and PPK of a profile by id (getBoundProfilePackage). */
+int dp_db_profile_get_by_id(struct dp_db *db, int64_t id, bool with_package,
+			    struct dp_db_profile *out) DP_WUR;
+
+/* Listing filter; NULL / DP_PROFILE_STATE_COUNT fields match everything. */
+struct dp_db_profile_filter {
+	enum dp_profile_state state;
+	const char *profile_type;
+	const char *owner;
+};
+typedef int (*dp_db_profile_cb)(void *ctx, const struct dp_db_profile *p);
+/* Calls cb for each matching profile (metadata and package not filled), in ICCID order;
+ * a non-zero return from cb stops the walk and is returned. */
+int dp_db_profile_list(struct dp_db *db, const struct dp_db_profile_filter *f,
+		       dp_db_profile_cb cb, void *ctx) DP_WUR;
+/* Counts profiles per state into counts[DP_PROFILE_STATE_COUNT]. */
+int dp_db_profile_count(struct dp_db *db, const char *profile_type,
+			size_t counts[DP_PROFILE_STATE_COUNT]) DP_WUR;
+
+/* An explicit state change by an operator or the admin CLI (reset, retire): the table
+ * decides; the history records actor and why. hint as in dp_profile_transition. */
+int dp_db_profile_event(struct dp_db *db, const char *iccid, enum dp_profile_event ev,
+			enum dp_profile_state hint, const char *actor, const char *why) DP_WUR;
+
+struct dp_db_history {
+	time_t at;
+	char actor[DP_DB_TEXT_MAX + 1];
+	enum dp_profile_state from, to;
+	char event[64];
+	char why[256];
+};
+typedef int (*dp_db_history_cb)(void *ctx, const struct dp_db_history *h);
+int dp_db_profile_history(struct dp_db *db, const char *iccid, dp_db_history_cb cb,
+			  void *ctx) DP_WUR;
+
+/* ---- orders ---- */
+
+/* A download order. One profile (by ICCID, or the first Available of a type), or a pool:
+ * a matching ID any number of eUICCs may present, each claiming its own Available
+ * profile of the type until none is left. */
+struct dp_db_order_new {
+	const char *matching_id;  /* NULL or "": none (default SM-DP+ order; needs eid) */
+	const char *iccid;        /* this profile; NULL: the first Available of profile_type */
+	const char *profile_type; /* with iccid NULL */
+	bool pool;                /* a pool order of profile_type (matching_id required) */
+	const char *eid;          /* NULL: any eUICC */
+	const uint8_t *cc_hash;   /* SHA-256 of the confirmation code, or NULL */
+	time_t expires_at;        /* 0: never */
+	unsigned max_attempts;    /* download attempts (authenticateClient) allowed */
+	unsigned cc_max_attempts; /* wrong confirmation codes allowed */
+	bool reuse_on_delete;     /* a delete notification makes the profile Available again
+				   * (else Unavailable) */
+	const char *owner;
+};
+
+struct dp_db_order {
+	int64_t id;
+	char matching_id[DP_DB_MATCHING_ID_MAX + 1]; /* "" when none */
+	int64_t profile_id;                          /* 0 for a pool order */
+	char iccid[DP_DB_ICCID_MAX + 1];             /* "" for a pool order */
+	char profile_type[DP_DB_TEXT_MAX + 1];
+	bool pool;
+	char eid[DP_DB_EID_LEN + 1];                 /* "" when any */
+	bool has_cc;
+	uint8_t cc_hash[32];
+	time_t expires_at;
+	unsigned attempts, max_attempts;
+	unsigned cc_failures, cc_max_attempts;
+	bool reuse_on_delete;
+	bool closed;                                 /* finished or cancelled */
+	time_t created_at;
+	/* the profile's state ("Available" count for a pool order is not here) */
+	enum dp_profile_state profile_state;
+	char profile_eid[DP_DB_EID_LEN + 1];
+};
+
+/* Creates the order and moves its profile to Released (DP_EV_ADMIN_ORDER).
+ * DP_ERR_DB_EXISTS: matching ID taken; DP_ERR_NOT_FOUND: no such / no Available profile;
+ * DP_ERR_DB_STATE: the profile is not Available. *id and *iccid_out (may be NULL, at least
+ * DP_DB_ICCID_MAX + 1 bytes) receive the order and the profile chosen. */
+int dp_db_order_add(struct dp_db *db, const struct dp_db_order_new *o, const char *actor,
+		    int64_t *id, char *iccid_out) DP_WUR;
+/* The open order with this matching ID; DP_ERR_NOT_FOUND. */
+int dp_db_order_find(struct dp_db *db, const char *matching_id,
+		     struct dp_db_order *out) DP_WUR;
+/* The open order without matching ID bound to this EID (default SM-DP+); DP_ERR_NOT_FOUND. */
+int dp_db_order_find_for_eid(struct dp_db *db, const char *eid, struct dp_db_order *out) DP_WUR;
+typedef int (*dp_db_order_cb)(void *ctx, const struct dp_db_order *o);
+int dp_db_order_list(struct dp_db *db, bool include_closed, dp_db_order_cb cb, void *ctx) DP_WUR;
+/* Moves the order's profile to Error for `ev` (expiry, attempts) and closes the order. */
+int dp_db_order_fail(struct dp_db *db, int64_t order_id, enum dp_profile_event ev,
+		     const char *why) DP_WUR;
+
+/* ---- ES9+ sessions ---- */
+
+enum dp_db_stage {
+	DP_DB_STAGE_INITIATED = 1,     /* after initiateAuthentication */
+	DP_DB_STAGE_AUTHENTICATED = 2, /* after authenticateClient */
+	DP_DB_STAGE_BOUND = 3,         /* after getBoundProfilePackage */
+	DP_DB_STAGE_FINISHED = 4,      /* PIR received, cancelled, or refused */
+};
+
+/* One ES9+ session. Plain data carrier; deinit with dp_db_session_deinit. */
+struct dp_db_session {
+	uint8_t tid[DP_DB_TID_MAX];
+	size_t tid_len;
+	enum dp_db_stage stage;
+	time_t created_at, expires_at;
+	char smdp_address[256];
+	uint8_t server_challenge[16];
+	uint8_t euicc_challenge[16];
+	uint8_t ci_ski[32];
+	size_t ci_ski_len;
+	/* authenticateClient */
+	char eid[DP_DB_EID_LEN + 1];
+	struct dp_buf euicc_cert, eum_cert;
+	int64_t order_id, profile_id;
+	bool cc_required;
+	struct dp_buf smdp_signed2;    /* 30 ... */
+	uint8_t smdp_signature2[67];   /* 5F37 40 r||s */
+	/* getBoundProfilePackage */
+	bool bound;
+	uint8_t otpk_euicc[65];
+	uint8_t otsk_dp[32];           /* secret: wiped by deinit */
+	struct dp_buf bpp;
+	/* finished */
+	char end[128];                 /* why it ended ("" while open) */
+};
+
+void dp_db_session_init(struct dp_db_session *s);
+void dp_db_session_deinit(struct dp_db_session *s);
+
+/* Stores a new session (stage INITIATED): tid, expires_at, smdp_address, the challenges
+ * and ci_ski of s. DP_ERR_DB_EXISTS on a tid collision. */
+int dp_db_session_add(struct dp_db *db, const struct dp_db_session *s) DP_WUR;
+/* Loads a session, whatever its stage or expiry (the caller decides). DP_ERR_NOT_FOUND. */
+int dp_db_session_get(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+		      struct dp_db_session *out) DP_WUR;
+
+/* authenticateClient's binding, all in one transaction: the session must be INITIATED and
+ * not expired at `now`; the order open; a counted attempt (attempts + 1 <= max_attempts,
+ * else DP_ERR_DB_STATE with detail "attempts"); the profile chosen (for a pool order: an
+ * Available profile of the type is claimed, DP_ERR_NOT_FOUND when none is left) must be
+ * Released or Downloaded and unbound or bound to this EID (else DP_ERR_DB_CONFLICT).
+ * Binds the profile to s->eid and stores eid, certificates, order, profile, cc_required,
+ * smdp_signed2 and smdp_signature2 of s; stage AUTHENTICATED. s->profile_id receives the
+ * profile's id. */
+int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t now) DP_WUR;
+/* getBoundProfilePackage's result: stores otPK.EUICC, otSK.DP and the BPP of s, moves the
+ * profile to Downloaded; stage BOUND. */
+int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s) DP_WUR;
+/* A wrong confirmation code: counts it; when the order's limit is reached the profile goes
+ * to Error and the session ends. *exhausted tells which. */
+int dp_db_session_cc_failure(struct dp_db *db, const struct dp_db_session *s,
+			     bool *exhausted) DP_WUR;
+/* Ends a session. When ev is not DP_PROFILE_EVENT_COUNT the session's profile takes that
+ * event (hint as in dp_profile_transition; a pool profile going back to Available is
+ * unbound). why is recorded. */
+int dp_db_session_finish(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+			 enum dp_profile_event ev, enum dp_profile_state hint,
+			 const char *why) DP_WUR;
+/* The install result of a session's profile (the PIR): success moves Downloaded ->
+ * Installed and records the ISD-P AID; failure takes ev (INSTALL_FAILED or INSTALL_RETRY).
+ * The session ends. */
+int dp_db_session_install_result(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+				 bool success, const uint8_t *aid, size_t aid_len,
+				 enum dp_profile_event ev, const char *why) DP_WUR;
+
+typedef int (*dp_db_session_cb)(void *ctx, const struct dp_db_session *s);
+/* Sessions not FINISHED (certificates and BPP not filled). */
+int dp_db_session_list(struct dp_db *db, dp_db_session_cb cb, void *ctx) DP_WUR;
+/* Sessions expired before `now` and still open end as "expired" (their pool claims go back
+ * to the pool); finished sessions older than keep_s are deleted. *n receives how many
+ * ended. */
+int dp_db_session_expire(struct dp_db *db, time_t now, time_t keep_s, size_t *n) DP_WUR;
+
+/* ---- notifications (handleNotification) ---- */
+
+/* Records a received notification. Returns DP_ERR_DB_EXISTS when (eid, seq) was seen
+ * before (a repeated delivery). kind: "install", "enable", "disable", "delete". */
+int dp_db_notification_add(struct dp_db *db, const char *eid, uint64_t seq, const char *kind,
+			   const char *iccid, const char *result) DP_WUR;
+/* An eUICC's delete notification for a profile bound to it: Installed -> Available or
+ * Unavailable per the profile's last order, unbinding it. DP_ERR_NOT_FOUND when the
+ * profile is not ours or not bound to eid. */
+int dp_db_profile_deleted(struct dp_db *db, const char *iccid, const char *eid) DP_WUR;
 
 #endif
