@@ -28,10 +28,10 @@
 #define METADATA_MAX ((size_t)64 * 1024)
 /* BF26 { 80 10 mcv, 81 10 enc, 82 10 mac }: 3 header bytes + 3 * 18 */
 #define RSK_REQUEST_LEN 57
+#define POINT_TLV_LEN	(3 + DP_CURVE_POINT_BYTES)
+#define SIGN_TLV_LEN	(3 + DP_ECDSA_RS_BYTES)
 /* 82 01 01 | 80 tid | A6 {80 01 88, 81 01 10, 84 hostId} | 5F49 41 otPK.DP | 5F49 41 otPK.EUICC */
-#define ISC_SIGNED_MAX (3 + (2 + TID_MAX) + (2 + 6 + 2 + DP_KDF_HOST_ID_MAX) + 2 * 68)
-#define POINT_TLV_LEN  (3 + DP_CURVE_POINT_BYTES)
-#define SIGN_TLV_LEN   (3 + DP_ECDSA_RS_BYTES)
+#define ISC_SIGNED_MAX (3 + (2 + TID_MAX) + (2 + 6 + 2 + DP_KDF_HOST_ID_MAX) + 2 * POINT_TLV_LEN)
 
 static const uint8_t default_configure_isdp[] = {0xBF, 0x24, 0x00};
 
