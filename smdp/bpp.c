@@ -113,9 +113,11 @@ static int check_input(const struct dp_bpp_input *in, const uint8_t *cfg, size_t
 				  in->host_id_len);
 	if (in->metadata == NULL || in->profile == NULL || in->profile_len == 0)
 		return dp_err_set(DP_ERR_INVAL, "BPP: metadata and profile are required");
+	/* bounded so that the layout sums below cannot overflow */
 	if (in->metadata_len > METADATA_MAX || in->profile_len > PROFILE_MAX)
 		return dp_err_set(DP_ERR_TOO_LONG, "BPP: metadata of %zu or profile of %zu bytes",
 				  in->metadata_len, in->profile_len);
+	/* both are sent as they are: one well-formed TLV each, nothing after it */
 	if (dp_tlv_expect(in->metadata, in->metadata_len, TAG_STORE_METADATA, &t) != DP_OK)
 		return dp_err_set(DP_ERR_INVAL, "BPP: metadata is not one BF25 TLV");
 	if (dp_tlv_expect(cfg, cfg_len, TAG_CONFIGURE_ISDP, &t) != DP_OK)
@@ -124,9 +126,11 @@ static int check_input(const struct dp_bpp_input *in, const uint8_t *cfg, size_t
 	if (cfg_len > DP_SCP03T_PLAIN_MAX_ENC)
 		return dp_err_set(DP_ERR_TOO_LONG, "ConfigureISDPRequest of %zu bytes (max %d)",
 				  cfg_len, DP_SCP03T_PLAIN_MAX_ENC);
+	/* stored data, but a corrupt record must not reach an eUICC */
 	if (in->ppk != NULL && (r = check_protected(in->profile, in->profile_len)))
 		return r;
 
+	/* the sizes of what dp_bpp_build writes, part by part (same order) */
 	l->isc = 3 + tlv_len(0x80, in->tid_len) +
 		 tlv_len(0xA6, 6 + tlv_len(0x84, in->host_id_len)) + POINT_TLV_LEN + SIGN_TLV_LEN;
 	l->a0 = wrapped_len(DP_SCP03T_TAG_CONFIGURE, cfg_len);
@@ -234,6 +238,7 @@ int dp_bpp_build(const struct dp_bpp_input *in, struct dp_buf *out, EVP_PKEY **o
 	memset(&keys, 0, sizeof(keys));
 	if (otsk_out != NULL)
 		*otsk_out = NULL;
+	/* no ConfigureISDPRequest given: BF24 00 (no dpProprietaryData) */
 	if (in->configure_isdp != NULL) {
 		cfg = in->configure_isdp;
 		cfg_len = in->configure_isdp_len;
@@ -294,6 +299,7 @@ int dp_bpp_build(const struct dp_bpp_input *in, struct dp_buf *out, EVP_PKEY **o
 		r = dp_scp03t_wrap_all(scp, DP_SCP03T_TAG_LOAD, in->profile, in->profile_len, out);
 	if (r)
 		goto out;
+	/* the headers written first promised l.total bytes; anything else is a bug here */
 	if (out->len - start != l.total) {
 		r = dp_err_set(DP_ERR_INTERNAL, "BPP of %zu bytes, laid out as %zu",
 			       out->len - start, l.total);
@@ -307,6 +313,7 @@ int dp_bpp_build(const struct dp_bpp_input *in, struct dp_buf *out, EVP_PKEY **o
 	}
 	r = DP_OK;
 out:
+	/* on error: out as before (and the partial tail wiped if out is a secret buffer) */
 	if (r && out->len > start) {
 		if (out->secret)
 			dp_wipe(out->data + start, out->len - start);
@@ -334,12 +341,14 @@ int dp_bpp_protect(const uint8_t *upp, size_t len, struct dp_session_keys *ppk, 
 		r = dp_err_set(DP_ERR_CRYPTO, "random profile protection keys");
 		goto out;
 	}
+	/* one reservation for all the 86s, then 1007-byte slices from counter 1 */
 	if ((r = dp_scp03t_new(ppk, &scp)) ||
 	    (r = dp_buf_reserve(out, wrapped_all_len(DP_SCP03T_TAG_LOAD, len))) ||
 	    (r = dp_scp03t_wrap_all(scp, DP_SCP03T_TAG_LOAD, upp, len, out)))
 		goto out;
 	r = DP_OK;
 out:
+	/* on error: no keys left behind, out as before */
 	if (r) {
 		dp_kdf_keys_wipe(ppk);
 		if (out->secret && out->len > start)
