@@ -1073,6 +1073,12 @@ static int bpp_element(struct dp_euicc *e, const uint8_t *cmd, size_t len, bool 
 			    metadata ? &b->metadata : &b->package);
 	if (reason != 0)
 		return reason;
+	/* The memory runs out at the segment that crosses the free NVM (identity.h). */
+	if (!metadata && b->package.len > dp_euicc_identity_free_memory(e->id)) {
+		dp_log_info(DP_LOG_EUICC, "profile package over %u bytes of free memory",
+			    (unsigned)dp_euicc_identity_free_memory(e->id));
+		return DP_EUICC_BPP_INSUFFICIENT_MEMORY;
+	}
 	b->left -= len;
 	if (b->left != 0)
 		return 0;

@@ -12,22 +12,15 @@
 #include "test/euicc/apdu.h"
 #include "test/euicc/es10.h"
 #include "test/euicc/identity.h"
+#include "test/euicc/identity_options.h"
 
 #define LINE_MAX_CHARS 4096
 
 static void usage(FILE *f)
 {
-	fputs("usage: euicc-pipe [options]  (APDUs in hex on stdin, responses on stdout)\n"
-	      "  --sgp26 DIR         SGP.26 test PKI folder (default $SMDP_SHARED/sgp26)\n"
-	      "  --curve nist|brainpool  which SGP.26 eUICC (default nist)\n"
-	      "  --euicc-cert F --euicc-key F --eum-cert F  another identity (PEM or DER)\n"
-	      "  --ci F              trust this CI (repeatable; with --euicc-cert; the first is\n"
-	      "                      also announced for signing)\n"
-	      "  --eid EID           report this EID instead of the certificate's\n"
-	      "  --svn X.Y.Z         SVN in EUICCInfo1/2 (default 2.2.0)\n"
-	      "  --info2-extra HEX   raw TLVs appended to EUICCInfo2 (v3 / SGP.32 members)\n"
-	      "  --fault NAME        bad-signature | wrong-tid | skip-server-checks (repeatable)\n"
-	      "  --chunk N           response bytes per APDU before 61xx (1..256, default 256)\n"
+	fputs("usage: euicc-pipe [options]  (APDUs in hex on stdin, responses on stdout)\n", f);
+	fputs(dp_euicc_identity_options_help, f);
+	fputs("  --chunk N           response bytes per APDU before 61xx (1..256, default 256)\n"
 	      "  --time EPOCH        clock for certificate checks (default: now)\n"
 	      "  --log SPEC          log levels to stderr (default warn)\n"
 	      "Lines that are empty or start with '#' are skipped; spaces inside hex are ignored.\n",
@@ -35,10 +28,7 @@ static void usage(FILE *f)
 }
 
 struct options {
-	const char *sgp26, *curve, *euicc_cert, *euicc_key, *eum_cert, *eid, *svn, *extra;
-	const char *ci[8];
-	size_t n_ci;
-	unsigned faults;
+	struct dp_euicc_identity_options id;
 	unsigned long chunk;
 	long long at;
 	const char *log;
@@ -56,35 +46,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 		if (v == NULL)
 			return dp_err_set(DP_ERR_USAGE, "%s needs a value (or is unknown)", a);
 		i++;
-		if (strcmp(a, "--sgp26") == 0)
-			o->sgp26 = v;
-		else if (strcmp(a, "--curve") == 0)
-			o->curve = v;
-		else if (strcmp(a, "--euicc-cert") == 0)
-			o->euicc_cert = v;
-		else if (strcmp(a, "--euicc-key") == 0)
-			o->euicc_key = v;
-		else if (strcmp(a, "--eum-cert") == 0)
-			o->eum_cert = v;
-		else if (strcmp(a, "--ci") == 0 && o->n_ci < 8)
-			o->ci[o->n_ci++] = v;
-		else if (strcmp(a, "--eid") == 0)
-			o->eid = v;
-		else if (strcmp(a, "--svn") == 0)
-			o->svn = v;
-		else if (strcmp(a, "--info2-extra") == 0)
-			o->extra = v;
-		else if (strcmp(a, "--log") == 0)
+		int taken = dp_euicc_identity_option(&o->id, a, v);
+		if (taken < 0)
+			return taken;
+		if (taken)
+			continue;
+		if (strcmp(a, "--log") == 0) {
 			o->log = v;
-		else if (strcmp(a, "--fault") == 0) {
-			if (strcmp(v, "bad-signature") == 0)
-				o->faults |= DP_EUICC_FAULT_BAD_SIGNATURE;
-			else if (strcmp(v, "wrong-tid") == 0)
-				o->faults |= DP_EUICC_FAULT_WRONG_TID_ECHO;
-			else if (strcmp(v, "skip-server-checks") == 0)
-				o->faults |= DP_EUICC_FAULT_SKIP_SERVER_CHECKS;
-			else
-				return dp_err_set(DP_ERR_USAGE, "unknown fault %s", v);
 		} else if (strcmp(a, "--chunk") == 0) {
 			char *end;
 			errno = 0;
@@ -101,64 +69,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return dp_err_set(DP_ERR_USAGE, "unknown option %s", a);
 		}
 	}
-	if ((o->euicc_cert != NULL) != (o->euicc_key != NULL) ||
-	    (o->euicc_cert != NULL) != (o->eum_cert != NULL))
-		return dp_err_set(DP_ERR_USAGE, "--euicc-cert, --euicc-key and --eum-cert go together");
 	return DP_OK;
-}
-
-static int build_identity(const struct options *o, struct dp_euicc_identity **out)
-{
-	struct dp_euicc_identity *id = NULL;
-	int r;
-	*out = NULL;
-	if (o->euicc_cert != NULL) {
-		if ((r = dp_euicc_identity_load(o->euicc_cert, o->euicc_key, o->eum_cert, &id)) !=
-		    DP_OK)
-			goto out;
-		for (size_t i = 0; i < o->n_ci; i++)
-			if ((r = dp_euicc_identity_add_ci(id, o->ci[i], i == 0)) != DP_OK)
-				goto out;
-	} else {
-		char dir[1024];
-		enum dp_curve curve = DP_CURVE_NIST_P256;
-		if (o->curve != NULL && (r = dp_curve_parse(o->curve, &curve)) != DP_OK)
-			goto out;
-		const char *sgp26 = o->sgp26;
-		if (sgp26 == NULL) {
-			const char *shared = getenv("SMDP_SHARED");
-			snprintf(dir, sizeof(dir), "%s/sgp26", shared != NULL ? shared : "../shared");
-			sgp26 = dir;
-		}
-		if ((r = dp_euicc_identity_load_sgp26(sgp26, curve, &id)) != DP_OK)
-			goto out;
-	}
-	if (o->eid != NULL && (r = dp_euicc_identity_set_eid(id, o->eid)) != DP_OK)
-		goto out;
-	if (o->svn != NULL) {
-		unsigned a, b, c;
-		char tail;
-		if (sscanf(o->svn, "%u.%u.%u%c", &a, &b, &c, &tail) != 3 || a > 255 || b > 255 ||
-		    c > 255) {
-			r = dp_err_set(DP_ERR_USAGE, "--svn %s", o->svn);
-			goto out;
-		}
-		dp_euicc_identity_set_svn(id, (uint8_t)a, (uint8_t)b, (uint8_t)c);
-	}
-	if (o->extra != NULL) {
-		uint8_t raw[DP_EUICC_INFO2_EXTRA_MAX];
-		size_t n;
-		if ((r = dp_hex_decode(o->extra, strlen(o->extra), raw, sizeof(raw), &n)) != DP_OK ||
-		    (r = dp_euicc_identity_add_info2_extra(id, raw, n)) != DP_OK)
-			goto out;
-	}
-	dp_euicc_identity_set_faults(id, o->faults);
-	*out = id;
-	id = NULL;
-	r = DP_OK;
-out:
-	dp_euicc_identity_free(id);
-	return r;
 }
 
 /* Strips spaces/tabs/CR/LF; decodes. false when it is not hex or too long for an APDU. */
@@ -238,8 +149,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "euicc-pipe: bad --log %s\n", o.log);
 		return 2;
 	}
-	if ((r = build_identity(&o, &id)) != DP_OK)
+	if ((r = dp_euicc_identity_from_options(&o.id, &id)) != DP_OK) {
+		if (r == DP_ERR_USAGE) {
+			fprintf(stderr, "euicc-pipe: %s\n", dp_err_detail());
+			return 2;
+		}
 		goto out;
+	}
 	r = dp_euicc_new(id, &e); /* takes id */
 	id = NULL;
 	if (r != DP_OK)

@@ -27,6 +27,7 @@ struct dp_euicc_identity {
 	uint8_t extra[DP_EUICC_INFO2_EXTRA_MAX];
 	size_t extra_len;
 	unsigned faults;
+	uint32_t free_nvm; /* extCardResource 82, enforced on LoadBoundProfilePackage */
 };
 
 static int list_add(struct ski_list *l, const uint8_t *ski, size_t len)
@@ -71,6 +72,7 @@ int dp_euicc_identity_load(const char *euicc_cert, const char *euicc_key, const 
 	/* SGP.26 test eUICC values (mode51 trace). */
 	id->svn[0] = 2, id->svn[1] = 2, id->svn[2] = 0;
 	id->profile_version[0] = 2, id->profile_version[1] = 1, id->profile_version[2] = 0;
+	id->free_nvm = DP_EUICC_FREE_MEMORY_DEFAULT;
 	*out = id;
 	id = NULL;
 	r = DP_OK;
@@ -218,6 +220,16 @@ void dp_euicc_identity_set_faults(struct dp_euicc_identity *id, unsigned faults)
 	id->faults = faults;
 }
 
+void dp_euicc_identity_set_free_memory(struct dp_euicc_identity *id, uint32_t bytes)
+{
+	id->free_nvm = bytes;
+}
+
+uint32_t dp_euicc_identity_free_memory(const struct dp_euicc_identity *id)
+{
+	return id->free_nvm;
+}
+
 const char *dp_euicc_identity_eid(const struct dp_euicc_identity *id)
 {
 	return id->eid;
@@ -295,9 +307,11 @@ int dp_euicc_identity_info2(const struct dp_euicc_identity *id, struct dp_buf *o
 {
 	/* SGP.26 test eUICC values from the mode51 trace (download-path.md 3.2). */
 	static const uint8_t firmware[] = { 0x04, 0x04, 0x00 };
-	static const uint8_t ext_card_resource[] = { 0x81, 0x01, 0x00, 0x82, 0x04, 0x00,
-						     0x08, 0x07, 0xDE, 0x83, 0x04, 0x00,
-						     0x00, 0x1C, 0x08 };
+	/* 81 installed applications, 82 free NVM (ours), 83 free volatile memory */
+	uint8_t ext_card_resource[] = { 0x81, 0x01, 0x00, 0x82, 0x04, 0x00, 0x00, 0x00, 0x00,
+					0x83, 0x04, 0x00, 0x00, 0x1C, 0x08 };
+	for (int i = 0; i < 4; i++)
+		ext_card_resource[5 + i] = (uint8_t)(id->free_nvm >> (24 - 8 * i));
 	static const uint8_t uicc_capability[] = { 0x06, 0x7F, 0x16, 0xC0 };
 	static const uint8_t ts102241[] = { 0x09, 0x02, 0x00 };
 	static const uint8_t gp_version[] = { 0x02, 0x03, 0x00 };

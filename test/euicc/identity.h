@@ -22,6 +22,8 @@
 #define DP_EUICC_SKI_LIST_MAX 8
 /* Bytes of raw extra members appended to EUICCInfo2. */
 #define DP_EUICC_INFO2_EXTRA_MAX 1024
+/* Free non-volatile memory reported and enforced by default (bytes). */
+#define DP_EUICC_FREE_MEMORY_DEFAULT 526302u
 
 /* Deliberate faults (bits for dp_euicc_identity_set_faults). */
 enum {
@@ -65,6 +67,13 @@ void dp_euicc_identity_set_profile_version(struct dp_euicc_identity *id, uint8_t
 int dp_euicc_identity_add_info2_extra(struct dp_euicc_identity *id, const uint8_t *tlvs,
 				      size_t len) DP_WUR;
 void dp_euicc_identity_set_faults(struct dp_euicc_identity *id, unsigned faults);
+/* Free non-volatile memory in bytes, reported in EUICCInfo2 extCardResource (84 { 82 ... },
+ * ETSI TS 102 226 8.2.1.3.2) and enforced by LoadBoundProfilePackage: a profile package
+ * larger than this is refused with installFailedDueToInsufficientMemoryForProfile(10).
+ * Default 526302 (0x000807DE, the SGP.26 test eUICC's trace value); the value stays fixed
+ * as profiles are installed (a test knob, not a memory model). */
+void dp_euicc_identity_set_free_memory(struct dp_euicc_identity *id, uint32_t bytes);
+uint32_t dp_euicc_identity_free_memory(const struct dp_euicc_identity *id);
 
 /* Reading. */
 const char *dp_euicc_identity_eid(const struct dp_euicc_identity *id);
