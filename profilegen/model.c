@@ -1,7 +1,8 @@
 /* One table per PE type (SAIP 3.3.1 PEDefinitions; member names as in the module) drives
  * YAML -> DER (dp_pg_pe_build) and DER -> YAML (dp_pg_pe_dump). Values: integers in
  * decimal, OCTET STRINGs in hex, OIDs dotted, NULL flags as true, and readable forms for
- * the header ICCID, PIN/PUK values, services, algorithmID and EF.ICCID/EF.IMSI content. */
+ * the header ICCID, PIN/PUK values, services, algorithmID, sequence numbers, EF.ICCID/
+ * EF.IMSI content and (efcontent.c) the USIM's EF.SPN and EF.SMSP content. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ enum kind {
 	K_PIN,      /* pinValue / pukValue: digits (or 16 hex digits) */
 	K_ALGO,     /* algorithmID: name or number */
 	K_FILE,     /* File: SEQUENCE OF CHOICE, with iccid:/imsi: content aliases */
+	K_SQN,      /* a 6-byte sequence-number value: decimal, at most 2^43 - 1 */
 };
 
 struct ty;
@@ -50,6 +52,8 @@ static const struct ty T_SERVICES = { K_SERVICES, NULL, 0, NULL };
 static const struct ty T_FILE = { K_FILE, NULL, 0, NULL };
 static const struct ty T_HEX_LIST = { K_SEQOF, NULL, 0, &T_HEX };
 static const struct ty T_OID_LIST = { K_SEQOF, NULL, 0, &T_OID };
+static const struct ty T_SQN = { K_SQN, NULL, 0, NULL };
+static const struct ty T_SQN_LIST = { K_SEQOF, NULL, 0, &T_SQN };
 
 #define SEQ(a) { K_SEQ, a, N(a), NULL }
 #define CHOICE(a) { K_CHOICE, a, N(a), NULL }
@@ -139,8 +143,8 @@ static const struct fld f_algoconf[] = {
 static const struct ty T_ALGOCONF = CHOICE(f_algoconf);
 static const struct fld f_aka[] = {
 	{ "aka-header", &T_PEHEADER, false }, { "algoConfiguration", &T_ALGOCONF, false },
-	{ "sqnOptions", &T_HEX, true }, { "sqnDelta", &T_HEX, true },
-	{ "sqnAgeLimit", &T_HEX, true }, { "sqnInit", &T_HEX_LIST, true } };
+	{ "sqnOptions", &T_HEX, true }, { "sqnDelta", &T_SQN, true },
+	{ "sqnAgeLimit", &T_SQN, true }, { "sqnInit", &T_SQN_LIST, true } };
 static const struct ty T_AKA = SEQ(f_aka);
 static const struct fld f_cdma[] = {
 	{ "cdma-header", &T_PEHEADER, false }, { "authenticationKey", &T_HEX, false },
@@ -281,6 +285,11 @@ int dp_pg_pe_known(const char *alt)
 
 static const char *const algos[] = { NULL, "milenage", "tuak", "usim-test-algorithm" };
 
+/* SAIP 3.3.1 PE-AKAParameter: sqnDelta, sqnAgeLimit and every sqnInit value (without IND)
+ * are at most '07FFFFFFFFFF'H; sqnInit has one value per IND, 32. */
+#define SQN_MAX 0x07FFFFFFFFFFull
+#define SQN_INIT_N 32
+
 /* ======================================================================================
  * YAML -> DER
  * ==================================================================================== */
@@ -288,6 +297,8 @@ static const char *const algos[] = { NULL, "milenage", "tuak", "usim-test-algori
 struct bctx {
 	struct dp_pg_ydoc *y;
 	asn1_node node;
+	const char *pe_alt;      /* the PE being built */
+	const char *file_member; /* the File member being built (ef-spn), or NULL */
 };
 
 static int join(char *out, size_t cap, const char *a, const char *b)
@@ -385,15 +396,59 @@ static int check_key(struct bctx *b, yaml_node_t *v, const char *path)
 	return r;
 }
 
+/* algoParameter.top: TOPc = TUAK's derivation from TOP and the key (3GPP TS 35.231 6.1),
+ * with the numberOfKeccak written (DEFAULT 1). Needs algorithmID tuak. */
+static int algo_topc(struct bctx *b, yaml_node_t *v, const char *path)
+{
+	char sub[256];
+	uint64_t alg = 0, iter = 1;
+	struct dp_buf top, key;
+	uint8_t topc[32];
+	yaml_node_t *n = dp_pg_yget(b->y, v, "top");
+	dp_buf_init_secret(&top, 64);
+	dp_buf_init_secret(&key, 64);
+	size_t mark = dp_pg_ypush(b->y, "top");
+	int r = parse_hex(b->y, n, &top);
+	if (r == DP_OK && (dp_pg_yget(b->y, v, "opc") || dp_pg_yget(b->y, v, "op")))
+		r = dp_pg_yerr(b->y, n, DP_ERR_PG_SCHEMA, "give one of opc, op or top");
+	r = r ? r : join(sub, sizeof(sub), path, "algorithmID");
+	if (r == DP_OK && (dp_asn1_read_uint(b->node, sub, &alg) != DP_OK || alg != 2))
+		r = dp_pg_yerr(b->y, n, DP_ERR_PG_VALUE,
+			       "top (TOP -> TOPc) needs algorithmID tuak; Milenage takes op");
+	r = r ? r : join(sub, sizeof(sub), path, "numberOfKeccak");
+	if (r == DP_OK && dp_asn1_read_uint(b->node, sub, &iter) != DP_OK) {
+		dp_err_clear();
+		iter = 1; /* DEFAULT */
+	}
+	r = r ? r : join(sub, sizeof(sub), path, "key");
+	r = r ? r : dp_asn1_read_buf(b->node, sub, &key);
+	if (r == DP_OK && top.len != 32)
+		r = dp_pg_yerr(b->y, n, DP_ERR_PG_VALUE, "TOP must be 32 bytes, not %zu", top.len);
+	if (r == DP_OK && (iter < 1 || iter > 255))
+		r = dp_pg_yerr(b->y, n, DP_ERR_PG_VALUE, "numberOfKeccak must be 1..255");
+	r = r ? r : dp_pg_topc_from_top(key.data, key.len, top.data, (unsigned)iter, topc);
+	r = r ? r : join(sub, sizeof(sub), path, "opc");
+	r = r ? r : dp_asn1_write(b->node, sub, topc, sizeof(topc));
+	if (r && strstr(dp_err_detail(), ": ") == NULL)
+		r = dp_pg_yerr(b->y, n, r, "%s", dp_err_detail());
+	dp_pg_ypop(b->y, mark);
+	dp_wipe(topc, sizeof(topc));
+	dp_buf_deinit(&top);
+	dp_buf_deinit(&key);
+	return r;
+}
+
 static int build_seq(struct bctx *b, yaml_node_t *v, const char *path, const struct ty *t)
 {
 	const char *allowed[160];
 	char sub[256];
 	size_t na = 0;
-	for (size_t i = 0; i < t->n && na < N(allowed) - 2; i++)
+	for (size_t i = 0; i < t->n && na < N(allowed) - 3; i++)
 		allowed[na++] = t->f[i].name;
-	if (t == &T_ALGOPARAM)
-		allowed[na++] = "op"; /* OPc computed from OP and the key */
+	if (t == &T_ALGOPARAM) {
+		allowed[na++] = "op";  /* Milenage OPc computed from OP and the key */
+		allowed[na++] = "top"; /* TUAK TOPc computed from TOP and the key */
+	}
 	allowed[na] = NULL;
 	int r = dp_pg_ymap_check(b->y, v, allowed);
 	if (r)
@@ -405,8 +460,8 @@ static int build_seq(struct bctx *b, yaml_node_t *v, const char *path, const str
 		if (r)
 			return r;
 		if (c == NULL && t == &T_ALGOPARAM && strcmp(f->name, "opc") == 0 &&
-		    dp_pg_yget(b->y, v, "op") != NULL)
-			continue; /* written below from op */
+		    (dp_pg_yget(b->y, v, "op") != NULL || dp_pg_yget(b->y, v, "top") != NULL))
+			continue; /* written below from op or top */
 		if (c == NULL) {
 			if (!f->opt)
 				return dp_pg_yerr(b->y, v, DP_ERR_PG_SCHEMA, "missing field '%s'",
@@ -463,6 +518,8 @@ static int build_seq(struct bctx *b, yaml_node_t *v, const char *path, const str
 		if (r)
 			return r;
 	}
+	if (t == &T_ALGOPARAM && dp_pg_yget(b->y, v, "top") != NULL)
+		return algo_topc(b, v, path);
 	return DP_OK;
 }
 
@@ -531,7 +588,7 @@ static const struct fld f_file[] = {
 	{ "fillFileOffset", &T_UINT, false }, { "fillFileContent", &T_HEX, false } };
 static const struct ty T_FILECHOICE = CHOICE(f_file);
 
-static int build_file(struct bctx *b, yaml_node_t *v, const char *path)
+static int build_file(struct bctx *b, yaml_node_t *v, const char *path, const char *member)
 {
 	char sub[256];
 	if (v->type != YAML_SEQUENCE_NODE)
@@ -539,6 +596,7 @@ static int build_file(struct bctx *b, yaml_node_t *v, const char *path)
 	int r = join(sub, sizeof(sub), path, "?LAST");
 	if (r)
 		return r;
+	b->file_member = member; /* fillFileContent/fillPattern may use its readable form */
 	size_t i = 0;
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++, i++) {
@@ -583,6 +641,33 @@ static int build_file(struct bctx *b, yaml_node_t *v, const char *path)
 next:
 		dp_pg_ypop(b->y, mark);
 		if (r)
+			break;
+	}
+	b->file_member = NULL;
+	return r;
+}
+
+/* sqnInit: a list of the 32 values (one per IND), or one value for all 32. */
+static int build_sqn_init(struct bctx *b, yaml_node_t *v, const char *path)
+{
+	char sub[256];
+	int r = join(sub, sizeof(sub), path, "?LAST");
+	if (r)
+		return r;
+	if (v->type == YAML_SEQUENCE_NODE) {
+		size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+		if (n != SQN_INIT_N)
+			return dp_pg_yerr(b->y, v, DP_ERR_PG_VALUE,
+					  "sqnInit has %d values (one per IND), not %zu; or give one "
+					  "value for all", SQN_INIT_N, n);
+		return build_list(b, v, path, &T_SQN, "sqnInit");
+	}
+	for (int i = 0; i < SQN_INIT_N; i++) {
+		r = dp_asn1_append(b->node, path);
+		if (r)
+			return dp_pg_yerr(b->y, v, r, "%s", dp_err_detail());
+		r = build_value(b, v, sub, &T_SQN, "sqnInit");
+		if (r)
 			return r;
 	}
 	return DP_OK;
@@ -599,9 +684,11 @@ static int build_value(struct bctx *b, yaml_node_t *v, const char *path, const s
 	case K_CHOICE:
 		return build_choice(b, v, path, t);
 	case K_SEQOF:
+		if (t == &T_SQN_LIST)
+			return build_sqn_init(b, v, path);
 		return build_list(b, v, path, t->elem, member);
 	case K_FILE:
-		return build_file(b, v, path);
+		return build_file(b, v, path, member);
 	case K_FLAG:
 		return DP_OK;
 	case K_UINT: {
@@ -609,6 +696,16 @@ static int build_value(struct bctx *b, yaml_node_t *v, const char *path, const s
 		r = parse_uint(b->y, v, UINT32_MAX, &x);
 		if (r == DP_OK)
 			r = dp_asn1_write_uint(b->node, path, x);
+		break;
+	}
+	case K_SQN: {
+		uint64_t x;
+		uint8_t be[6];
+		r = parse_uint(b->y, v, SQN_MAX, &x);
+		for (int i = 0; i < 6; i++)
+			be[i] = (uint8_t)(x >> (8 * (5 - i)));
+		if (r == DP_OK)
+			r = dp_asn1_write(b->node, path, be, sizeof(be));
 		break;
 	}
 	case K_ALGO: {
@@ -627,8 +724,12 @@ static int build_value(struct bctx *b, yaml_node_t *v, const char *path, const s
 	}
 	case K_HEX: {
 		struct dp_buf h;
+		int ef = DP_PG_EF_NONE;
+		if (v->type != YAML_SCALAR_NODE && member &&
+		    (strcmp(member, "fillFileContent") == 0 || strcmp(member, "fillPattern") == 0))
+			ef = dp_pg_ef_kind(b->pe_alt, b->file_member);
 		dp_buf_init_secret(&h, DP_PG_MAX_PE);
-		r = parse_hex(b->y, v, &h);
+		r = ef != DP_PG_EF_NONE ? dp_pg_ef_build(b->y, ef, v, &h) : parse_hex(b->y, v, &h);
 		if (r == DP_OK)
 			r = dp_asn1_write(b->node, path, h.data, h.len);
 		dp_buf_deinit(&h);
@@ -710,7 +811,7 @@ static int build_value(struct bctx *b, yaml_node_t *v, const char *path, const s
 int dp_pg_pe_build(struct dp_pg_ydoc *y, const char *alt, yaml_node_t *v, struct dp_buf *der)
 {
 	char type[96];
-	struct bctx b = { y, NULL };
+	struct bctx b = { y, NULL, alt, NULL };
 	const struct ty *t = pe_type(alt);
 	if (t == NULL)
 		return dp_pg_yerr(y, v, DP_ERR_PG_SCHEMA, "unknown profile element '%s'", alt);
@@ -739,7 +840,10 @@ out:
 struct em {
 	struct dp_buf *out;
 	asn1_node node;
-	int dashes; /* list dashes pending on the next line */
+	int dashes;              /* list dashes pending on the next line */
+	const char *pe_alt;      /* the PE being written */
+	const char *file_member; /* the File member being written (ef-spn), or NULL */
+	const char *file_path;   /* its ASN.1 path */
 };
 
 static int put(struct em *e, const char *s)
@@ -782,6 +886,66 @@ static int put_hex(struct em *e, const uint8_t *p, size_t n)
 	return dp_hex_encode_buf(p, n, true, e->out);
 }
 
+/* A 6-byte sequence-number value within SQN_MAX (otherwise the PE is written raw). */
+static int sqn_read(struct em *e, const char *path, uint64_t *x)
+{
+	uint8_t b[8];
+	size_t n;
+	int r = dp_asn1_read(e->node, path, b, sizeof(b), &n);
+	if (r)
+		return r;
+	*x = 0;
+	for (size_t i = 0; i < n; i++)
+		*x = *x << 8 | b[i];
+	if (n != 6 || *x > SQN_MAX)
+		return dp_err_set(DP_ERR_PG_VALUE, "%s is not a SAIP sequence number", path);
+	return DP_OK;
+}
+
+/* The record length of the File at path from its fileDescriptor (TS 102 222: descriptor
+ * byte, coding byte, record length on two bytes), 0 when it has none. */
+static size_t file_record_len(struct em *e, const char *path)
+{
+	char sub[300];
+	uint8_t fd[8];
+	size_t n, cnt;
+	if (path == NULL || dp_asn1_count(e->node, path, &cnt) != DP_OK)
+		return 0;
+	for (size_t i = 1; i <= cnt; i++) {
+		snprintf(sub, sizeof(sub), "%s.?%zu.fileDescriptor.fileDescriptor", path, i);
+		if (dp_asn1_present(e->node, sub) && dp_asn1_read(e->node, sub, fd, sizeof(fd), &n) ==
+								 DP_OK && n >= 4)
+			return (size_t)fd[2] << 8 | fd[3];
+	}
+	dp_err_clear();
+	return 0;
+}
+
+/* fillFileContent / fillPattern of a modelled EF: its readable form, when it gives the
+ * bytes back; DP_ERR_NOT_FOUND when the caller should write hex. */
+static int dump_ef(struct em *e, const char *path, const char *name, int indent)
+{
+	if (e->file_member == NULL ||
+	    (strcmp(name, "fillFileContent") != 0 && strcmp(name, "fillPattern") != 0))
+		return DP_ERR_NOT_FOUND;
+	int kind = dp_pg_ef_kind(e->pe_alt, e->file_member);
+	if (kind == DP_PG_EF_NONE)
+		return DP_ERR_NOT_FOUND;
+	struct dp_buf h, lines;
+	dp_buf_init(&h, DP_PG_MAX_PE);
+	dp_buf_init(&lines, DP_PG_MAX_PE);
+	int r = dp_asn1_read_buf(e->node, path, &h);
+	if (r == DP_OK && dp_pg_ef_dump(kind, h.data, h.len, file_record_len(e, e->file_path),
+					indent + 2, &lines) != DP_OK)
+		r = DP_ERR_NOT_FOUND;
+	r = r ? r : put(e, "\n");
+	r = r ? r : dp_buf_append(e->out, lines.data, lines.len);
+	dp_buf_deinit(&h);
+	dp_buf_deinit(&lines);
+	dp_err_clear();
+	return r;
+}
+
 /* Writes the scalar text of a primitive value (no newline). */
 static int dump_scalar(struct em *e, const char *path, const struct ty *t)
 {
@@ -815,6 +979,11 @@ static int dump_scalar(struct em *e, const char *path, const struct ty *t)
 		char s[256];
 		r = dp_asn1_read_str(e->node, path, s, sizeof(s));
 		return r ? r : put(e, s);
+	}
+	case K_SQN: {
+		uint64_t x;
+		r = sqn_read(e, path, &x);
+		return r ? r : dp_buf_printf(e->out, "%llu", (unsigned long long)x);
 	}
 	case K_ICCID: {
 		uint8_t b[16];
@@ -852,6 +1021,34 @@ static int dump_scalar(struct em *e, const char *path, const struct ty *t)
 
 static int dump_field(struct em *e, const char *path, const char *name, const struct ty *t,
 		      int indent);
+
+/* sqnInit: one value when all 32 are equal (the usual case), else the list. */
+static int dump_sqn_init(struct em *e, const char *path, size_t n)
+{
+	char sub[300];
+	uint64_t first = 0, x;
+	bool same = n == SQN_INIT_N;
+	for (size_t i = 1; i <= n; i++) {
+		snprintf(sub, sizeof(sub), "%s.?%zu", path, i);
+		int r = sqn_read(e, sub, &x);
+		if (r)
+			return r;
+		if (i == 1)
+			first = x;
+		same = same && x == first;
+	}
+	if (n != SQN_INIT_N)
+		return dp_err_set(DP_ERR_PG_VALUE, "sqnInit with %zu values", n);
+	if (same)
+		return dp_buf_printf(e->out, " %llu\n", (unsigned long long)first);
+	int r = put(e, " [");
+	for (size_t i = 1; i <= n && r == DP_OK; i++) {
+		snprintf(sub, sizeof(sub), "%s.?%zu", path, i);
+		r = sqn_read(e, sub, &x);
+		r = r ? r : dp_buf_printf(e->out, "%s%llu", i > 1 ? ", " : "", (unsigned long long)x);
+	}
+	return r ? r : put(e, "]\n");
+}
 
 static int dump_seq_fields(struct em *e, const char *path, const struct ty *t, int indent)
 {
@@ -1019,13 +1216,19 @@ static int dump_field(struct em *e, const char *path, const char *name, const st
 			return r;
 		if (n == 0)
 			return put(e, " []\n");
+		if (t == &T_SQN_LIST)
+			return dump_sqn_init(e, path, n);
 		r = put(e, "\n");
 		if (t->kind == K_SEQOF)
 			return r ? r : dump_list(e, path, t->elem, indent + 2, name);
+		e->file_member = name;
+		e->file_path = path;
 		for (size_t i = 1; i <= n && r == DP_OK; i++) {
 			snprintf(sub, sizeof(sub), "%s.?%zu", path, i);
 			r = dump_file_item(e, sub, name, indent + 2);
 		}
+		e->file_member = NULL;
+		e->file_path = NULL;
 		return r;
 	}
 	case K_SERVICES: {
@@ -1042,6 +1245,11 @@ static int dump_field(struct em *e, const char *path, const char *name, const st
 		return r ? r : put(e, "]\n");
 	}
 	default:
+		if (t->kind == K_HEX) {
+			r = dump_ef(e, path, name, indent);
+			if (r != DP_ERR_NOT_FOUND)
+				return r;
+		}
 		r = put(e, " ");
 		r = r ? r : dump_scalar(e, path, t);
 		return r ? r : put(e, "\n");
@@ -1051,7 +1259,7 @@ static int dump_field(struct em *e, const char *path, const char *name, const st
 int dp_pg_pe_dump(const uint8_t *der, size_t len, int indent, struct dp_buf *out)
 {
 	const char *alt;
-	struct em e = { out, NULL, 0 };
+	struct em e = { out, NULL, 0, NULL, NULL, NULL };
 	int r = dp_asn1_decode_pe(der, len, &e.node, &alt);
 	if (r)
 		return r;
@@ -1060,6 +1268,7 @@ int dp_pg_pe_dump(const uint8_t *der, size_t len, int indent, struct dp_buf *out
 		r = dp_err_set(DP_ERR_NOT_FOUND, "%s is not modelled", alt);
 		goto out;
 	}
+	e.pe_alt = alt;
 	e.dashes = 1;
 	r = line(&e, indent + 2);
 	r = r ? r : dp_buf_printf(out, "%s:\n", alt);

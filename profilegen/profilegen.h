@@ -141,6 +141,10 @@ int dp_pg_pin_encode(const char *pin, uint8_t out[8]) DP_WUR;
 int dp_pg_pin_decode(const uint8_t in[8], char out[9]) DP_WUR;
 /* OPc = AES-128_K(OP) xor OP (3GPP TS 35.206). */
 int dp_pg_opc_from_op(const uint8_t k[16], const uint8_t op[16], uint8_t opc[16]) DP_WUR;
+/* TOPc from TOP for TUAK (3GPP TS 35.231 6.1): K of 16 or 32 bytes, `iterations` = the
+ * AlgoParameter numberOfKeccak (1..255). Checked against TS 35.232/35.233 test sets. */
+int dp_pg_topc_from_top(const uint8_t *k, size_t klen, const uint8_t top[32],
+			unsigned iterations, uint8_t topc[32]) DP_WUR;
 
 /* Fast personalisation for batches: the template package is encoded once, the offsets of
  * its fixed-size personal fields are found once, and each profile is a copy with those
