@@ -1,6 +1,7 @@
 /* Profile metadata: the YAML `metadata:` mapping -> SGP.22 StoreMetadataRequest (BF25),
  * RSPDefinitions.StoreMetadataRequest in schemas/rsp_definitions.asn. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pki/asn1/asn1.h"
@@ -10,7 +11,13 @@
 #include "profilegen/profilegen.h"
 
 static const char *const meta_keys[] = { "serviceProviderName", "profileName", "profileClass",
-	"icon", "notificationConfigurationInfo", "profileOwner", "profilePolicyRules", NULL };
+	"icon", "notificationConfigurationInfo", "profileOwner", "profilePolicyRules",
+	"ecallIndication", "fallbackAllowed", "hriServerAddress", "serviceProviderMessage",
+	"serviceDescription", "estimatedProfileSize", "lprConfiguration", NULL };
+static const char *const spm_keys[] = { "languageTag", "message", NULL };
+static const char *const lpr_keys[] = { "pcmpAddress", "dpiEnable", "triggerLprOnEnableProfile",
+	NULL };
+static const char *const service_names[] = { "voice", "data" };
 static const char *const notif_keys[] = { "events", "address", NULL };
 static const char *const owner_keys[] = { "mccMnc", "gid1", "gid2", NULL };
 
@@ -202,6 +209,80 @@ static int read_owner(struct dp_pg_ydoc *y, yaml_node_t *v, struct dp_pg_metadat
 	return r;
 }
 
+/* A true/false field; *has set when present. */
+static int bool_field(struct dp_pg_ydoc *y, yaml_node_t *map, const char *key, bool *has,
+		      bool *out)
+{
+	const char *s;
+	yaml_node_t *v = dp_pg_yget(y, map, key);
+	*has = v != NULL;
+	if (v == NULL)
+		return DP_OK;
+	size_t mark = dp_pg_ypush(y, key);
+	int r = dp_pg_yscalar(y, v, &s);
+	if (r == DP_OK && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
+		*out = s[0] == 't';
+	else if (r == DP_OK)
+		r = dp_pg_yerr(y, v, DP_ERR_PG_VALUE, "expected true or false, found '%s'", s);
+	dp_pg_ypop(y, mark);
+	return r;
+}
+
+/* The SGP.32 / SGP.22 v3 members (RSPDefinitions.StoreMetadataRequest). */
+static int read_v3(struct dp_pg_ydoc *y, yaml_node_t *v, struct dp_pg_metadata *m)
+{
+	yaml_node_t *n;
+	int r = bool_field(y, v, "ecallIndication", &m->has_ecall, &m->ecall);
+	r = r ? r : bool_field(y, v, "fallbackAllowed", &m->has_fallback, &m->fallback);
+	r = r ? r : text_field(y, v, "hriServerAddress", false, DP_PG_META_MAX_ADDR, m->hri, &n);
+	m->has_hri = r == DP_OK && n != NULL;
+	if (r == DP_OK && (n = dp_pg_yget(y, v, "serviceProviderMessage")) != NULL) {
+		yaml_node_t *l = NULL;
+		size_t mark = dp_pg_ypush(y, "serviceProviderMessage");
+		r = dp_pg_ymap_check(y, n, spm_keys);
+		r = r ? r : text_field(y, n, "message", true, DP_PG_META_MAX_TEXT, m->sp_message, NULL);
+		r = r ? r : text_field(y, n, "languageTag", false, sizeof(m->sp_language) - 1,
+				       m->sp_language, &l);
+		m->has_sp_language = l != NULL;
+		m->has_sp_message = r == DP_OK;
+		dp_pg_ypop(y, mark);
+	}
+	if (r == DP_OK && (n = dp_pg_yget(y, v, "serviceDescription")) != NULL) {
+		size_t mark = dp_pg_ypush(y, "serviceDescription");
+		r = bit_list(y, n, service_names, NULL, N_OF(service_names), "service",
+			     &m->service_description);
+		m->has_service_description = r == DP_OK;
+		dp_pg_ypop(y, mark);
+	}
+	if (r == DP_OK && (n = dp_pg_yget(y, v, "estimatedProfileSize")) != NULL) {
+		const char *s;
+		char *end;
+		size_t mark = dp_pg_ypush(y, "estimatedProfileSize");
+		r = dp_pg_yscalar(y, n, &s);
+		unsigned long long x = r == DP_OK && s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10)
+										   : 0;
+		if (r == DP_OK && (s[0] < '0' || s[0] > '9' || *end || x > UINT32_MAX))
+			r = dp_pg_yerr(y, n, DP_ERR_PG_VALUE,
+				       "expected a size in bytes (0..4294967295), found '%s'", s);
+		m->estimated_size = x;
+		m->has_size = r == DP_OK;
+		dp_pg_ypop(y, mark);
+	}
+	if (r == DP_OK && (n = dp_pg_yget(y, v, "lprConfiguration")) != NULL) {
+		yaml_node_t *d = NULL;
+		bool has_trigger = false;
+		size_t mark = dp_pg_ypush(y, "lprConfiguration");
+		r = dp_pg_ymap_check(y, n, lpr_keys);
+		r = r ? r : text_field(y, n, "pcmpAddress", true, DP_PG_META_MAX_ADDR, m->lpr_pcmp, NULL);
+		r = r ? r : text_field(y, n, "dpiEnable", false, DP_PG_META_MAX_ADDR, m->lpr_dpi, &d);
+		m->has_lpr_dpi = d != NULL;
+		r = r ? r : bool_field(y, n, "triggerLprOnEnableProfile", &has_trigger, &m->lpr_trigger);
+		m->has_lpr = r == DP_OK;
+		dp_pg_ypop(y, mark);
+	}
+	return r;
+}
+
 int dp_pg_metadata_parse(struct dp_pg_ydoc *y, yaml_node_t *v, const char *base_dir,
 			 struct dp_pg_metadata *m)
 {
@@ -236,6 +317,7 @@ int dp_pg_metadata_parse(struct dp_pg_ydoc *y, yaml_node_t *v, const char *base_
 		m->has_ppr = r == DP_OK;
 		dp_pg_ypop(y, m2);
 	}
+	r = r ? r : read_v3(y, v, m);
 	m->present = r == DP_OK;
 	dp_pg_ypop(y, mark);
 	return r;
@@ -252,6 +334,45 @@ static int write_named_bits(asn1_node node, const char *field, uint8_t mask)
 			nbits = i + 1;
 		}
 	return dp_asn1_write_bits(node, field, &byte, nbits);
+}
+
+/* The SGP.32 / SGP.22 v3 members: written when given, omitted otherwise. */
+static int write_v3(asn1_node n, const struct dp_pg_metadata *m)
+{
+	int r = m->has_ecall ? dp_asn1_write_bool(n, "ecallIndication", m->ecall)
+			     : dp_asn1_omit(n, "ecallIndication");
+	r = r ? r : m->has_fallback ? dp_asn1_write_bool(n, "fallbackAllowed", m->fallback)
+				    : dp_asn1_omit(n, "fallbackAllowed");
+	r = r ? r : m->has_hri ? dp_asn1_write(n, "hriServerAddress", m->hri, strlen(m->hri))
+			       : dp_asn1_omit(n, "hriServerAddress");
+	if (m->has_sp_message) {
+		r = r ? r : dp_asn1_write(n, "serviceProviderMessage.message", m->sp_message,
+					  strlen(m->sp_message));
+		r = r ? r : m->has_sp_language
+				    ? dp_asn1_write(n, "serviceProviderMessage.languageTag",
+						    m->sp_language, strlen(m->sp_language))
+				    : dp_asn1_omit(n, "serviceProviderMessage.languageTag");
+	} else {
+		r = r ? r : dp_asn1_omit(n, "serviceProviderMessage");
+	}
+	r = r ? r : m->has_service_description
+			    ? write_named_bits(n, "serviceDescription", m->service_description)
+			    : dp_asn1_omit(n, "serviceDescription");
+	r = r ? r : m->has_size ? dp_asn1_write_uint(n, "estimatedProfileSize", m->estimated_size)
+				: dp_asn1_omit(n, "estimatedProfileSize");
+	if (m->has_lpr) {
+		r = r ? r : dp_asn1_write(n, "lprConfiguration.pcmpAddress", m->lpr_pcmp,
+					  strlen(m->lpr_pcmp));
+		r = r ? r : m->has_lpr_dpi ? dp_asn1_write(n, "lprConfiguration.dpiEnable", m->lpr_dpi,
+							   strlen(m->lpr_dpi))
+					   : dp_asn1_omit(n, "lprConfiguration.dpiEnable");
+		/* a NULL flag: present when left as created, omitted when false */
+		if (!m->lpr_trigger)
+			r = r ? r : dp_asn1_omit(n, "lprConfiguration.triggerLprOnEnableProfile");
+	} else {
+		r = r ? r : dp_asn1_omit(n, "lprConfiguration");
+	}
+	return r;
 }
 
 static int header_iccid_ef(const struct dp_pg_package *p, uint8_t ef[10])
@@ -283,10 +404,8 @@ int dp_pg_metadata_der(const struct dp_pg_package *p, const struct dp_pg_metadat
 		       struct dp_buf *out)
 {
 	static const char *const always_absent[] = { "serviceSpecificDataStoredInEuicc",
-		"serviceSpecificDataNotStoredInEuicc", "ecallIndication", "fallbackAllowed",
-		"iotSpecificMetadata", "rpmConfiguration", "hriServerAddress",
-		"serviceProviderMessage", "lprConfiguration", "enterpriseConfiguration",
-		"serviceDescription", "deviceChangeConfiguration", "estimatedProfileSize" };
+		"serviceSpecificDataNotStoredInEuicc", "iotSpecificMetadata", "rpmConfiguration",
+		"enterpriseConfiguration", "deviceChangeConfiguration" };
 	uint8_t iccid[10];
 	asn1_node n = NULL;
 	if (m == NULL || !m->present)
@@ -337,6 +456,7 @@ int dp_pg_metadata_der(const struct dp_pg_package *p, const struct dp_pg_metadat
 		r = r ? r : write_named_bits(n, "profilePolicyRules", m->ppr);
 	else
 		r = r ? r : dp_asn1_omit(n, "profilePolicyRules");
+	r = r ? r : write_v3(n, m);
 	for (size_t i = 0; r == DP_OK && i < N_OF(always_absent); i++)
 		r = dp_asn1_omit(n, always_absent[i]);
 	r = r ? r : dp_asn1_encode(n, "", out);

@@ -78,6 +78,7 @@ int dp_pg_build_file(const char *path, struct dp_pg_package *out) DP_WUR;
 #define DP_PG_META_MAX_NOTIF 16
 #define DP_PG_META_MAX_ADDR 255
 #define DP_PG_META_MAX_GID 64
+#define DP_PG_META_MAX_TEXT 255
 struct dp_pg_metadata {
 	bool present;              /* the YAML had a metadata: mapping */
 	char spn[33];              /* serviceProviderName, UTF-8, 0..32 bytes */
@@ -98,6 +99,21 @@ struct dp_pg_metadata {
 	size_t gid1_len, gid2_len;
 	bool has_ppr;
 	uint8_t ppr;               /* bit i = PprIds bit i (pprUpdateControl 0, ppr1 1, ppr2 2) */
+	/* SGP.32 and SGP.22 v3 members, as schemas/rsp_definitions.asn has them; each is
+	 * encoded only when its has_ flag is set. */
+	bool has_ecall, ecall;       /* ecallIndication (SGP.32) */
+	bool has_fallback, fallback; /* fallbackAllowed (SGP.32) */
+	bool has_hri;                /* hriServerAddress (v3) */
+	char hri[DP_PG_META_MAX_ADDR + 1];
+	bool has_sp_message, has_sp_language; /* serviceProviderMessage (v3) */
+	char sp_language[36];        /* languageTag, RFC 5646 */
+	char sp_message[DP_PG_META_MAX_TEXT + 1];
+	bool has_service_description;
+	uint8_t service_description; /* bit i = ServiceDescription bit i (voice 0, data 1) */
+	bool has_size;
+	uint64_t estimated_size;     /* estimatedProfileSize, bytes (v3) */
+	bool has_lpr, has_lpr_dpi, lpr_trigger; /* lprConfiguration (v3) */
+	char lpr_pcmp[DP_PG_META_MAX_ADDR + 1], lpr_dpi[DP_PG_META_MAX_ADDR + 1];
 };
 
 /* As dp_pg_build_yaml / dp_pg_build_file, also returning the metadata (meta may be NULL;

@@ -26,7 +26,16 @@
  *      B7 08  80 03 62 F2 10           mccMnc 26201: MCC2|MCC1 MNC3(F)|MCC3 MNC2|MNC1
  *             81 01 AB                 gid1           10
  *      99 02 05 60                     ppr1(1)+ppr2(2): bits 011, 5 unused   4
- *    content 12+4+9+3+18+3+43+10+4 = 106 = 0x6A -> BF25 6A. */
+ *    content 12+4+9+3+18+3+43+10+4 = 106 = 0x6A -> BF25 6A.
+ *  - the SGP.32 / v3 members (test_v3), in schema order:
+ *      9F7B 01 FF                      ecallIndication TRUE ([123])          4
+ *      9F67 01 00                      fallbackAllowed FALSE ([103])         4
+ *      9B 0B "hri.example"             hriServerAddress ([27])              13
+ *      BE 0B 80 02 "de" 81 05 "Hallo"  serviceProviderMessage ([30])        13
+ *      BC 13 80 0C "pcmp.example" 81 01 "1" 82 00   lprConfiguration ([28]) 21
+ *      9F1F 02 06 C0                   serviceDescription voice+data, 6 unused  5
+ *      9F21 03 00 9C 40                estimatedProfileSize 40000 (sign byte)   6
+ *    with iccid (12) and names A, B (3 + 3): 84 = 0x54 -> BF25 54. */
 #include <stdio.h>
 #include <string.h>
 
@@ -233,9 +242,53 @@ static void test_bad_inputs(void **s)
 	bad("  [a]\n", DP_ERR_PG_SCHEMA, "md.yaml:3:3: metadata", "expected a mapping");
 }
 
+static void test_v3(void **s)
+{
+	(void)s;
+	struct dp_buf b;
+	if (meta_yaml("  serviceProviderName: A\n  profileName: B\n"
+		      "  ecallIndication: true\n  fallbackAllowed: false\n"
+		      "  hriServerAddress: hri.example\n"
+		      "  serviceProviderMessage: {languageTag: de, message: Hallo}\n"
+		      "  serviceDescription: [voice, data]\n"
+		      "  estimatedProfileSize: 40000\n"
+		      "  lprConfiguration: {pcmpAddress: pcmp.example, dpiEnable: \"1\",\n"
+		      "                     triggerLprOnEnableProfile: true}\n", &b))
+		fail_msg("%s", dp_err_detail());
+	expect(&b, "BF25 54 5A0A 9894440000000000 10F6 9101 41 9201 42"
+		   "9F7B01FF 9F670100"
+		   "9B0B 6872692E6578616D706C65"
+		   "BE0B 8002 6465 8105 48616C6C6F"
+		   "BC13 800C 70636D702E6578616D706C65 8101 31 8200"
+		   "9F1F02 06C0 9F2103 009C40");
+	dp_buf_deinit(&b);
+	/* optional parts left out: no languageTag, no dpiEnable, trigger false */
+	if (meta_yaml("  serviceProviderName: A\n  profileName: B\n"
+		      "  serviceProviderMessage: {message: Hi}\n"
+		      "  lprConfiguration: {pcmpAddress: p, triggerLprOnEnableProfile: false}\n",
+		      &b))
+		fail_msg("%s", dp_err_detail());
+	expect(&b, "BF25 1D 5A0A 9894440000000000 10F6 9101 41 9201 42" /* 12+3+3+6+5 = 29 */
+		   "BE04 8102 4869 BC03 8001 70");
+	dp_buf_deinit(&b);
+	bad(NAMES "  ecallIndication: yes\n", DP_ERR_PG_VALUE,
+	    "md.yaml:5:20: metadata.ecallIndication", "expected true or false");
+	bad(NAMES "  estimatedProfileSize: -1\n", DP_ERR_PG_VALUE,
+	    "md.yaml:5:25: metadata.estimatedProfileSize", "expected a size in bytes");
+	bad(NAMES "  serviceDescription: [sms]\n", DP_ERR_PG_VALUE,
+	    "md.yaml:5:24: metadata.serviceDescription[0]", "unknown service 'sms'");
+	bad(NAMES "  lprConfiguration: {dpiEnable: x}\n", DP_ERR_PG_SCHEMA,
+	    "md.yaml:5:21: metadata.lprConfiguration", "missing 'pcmpAddress'");
+	bad(NAMES "  serviceProviderMessage: {message: m, lang: en}\n", DP_ERR_PG_SCHEMA,
+	    "md.yaml:5:40: metadata.serviceProviderMessage", "unknown key 'lang'");
+	bad(NAMES "  hriServerAddress: [a]\n", DP_ERR_PG_SCHEMA,
+	    "md.yaml:5:21: metadata.hriServerAddress", "expected a scalar");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v3),
 		cmocka_unit_test(test_golden_pysim),
 		cmocka_unit_test(test_golden_full),
 		cmocka_unit_test(test_variants),
