@@ -491,7 +491,7 @@ out:
 
 #define PROFILE_COLS \
 	"id, iccid, profile_type, owner, state, eid, profile_class, ppr, updated_at, metadata, " \
-	"package, ppk"
+	"package, ppk, length(package)"
 
 static int read_profile(sqlite3_stmt *st, bool with_blobs, bool with_package,
 			struct dp_db_profile *out)
@@ -505,6 +505,7 @@ static int read_profile(sqlite3_stmt *st, bool with_blobs, bool with_package,
 	out->profile_class = sqlite3_column_int(st, 6);
 	out->ppr = (uint32_t)sqlite3_column_int64(st, 7);
 	out->updated_at = (time_t)sqlite3_column_int64(st, 8);
+	out->package_len = (size_t)sqlite3_column_int64(st, 12);
 	if (!with_blobs)
 		return DP_OK;
 	int r = col_buf(st, 9, &out->metadata);
@@ -877,6 +878,31 @@ int dp_db_order_find(struct dp_db *db, const char *matching_id, struct dp_db_ord
 	static const char q[] = "SELECT " ORDER_COLS " FROM orders o LEFT JOIN profiles p"
 				" ON p.id = o.profile_id WHERE o.matching_id = ?1 AND o.closed = 0";
 	return order_query(db, q, matching_id, out, "with that matching ID");
+}
+
+/* order_query binds text; an id goes through here */
+int dp_db_order_get(struct dp_db *db, int64_t id, struct dp_db_order *out)
+{
+	static const char q[] = "SELECT " ORDER_COLS " FROM orders o LEFT JOIN profiles p"
+				" ON p.id = o.profile_id WHERE o.id = ?1";
+	sqlite3_stmt *st;
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_order(st, out);
+	else if (rc == SQLITE_DONE)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "no order %lld", (long long)id);
+	else
+		r = sql_err(db, "order");
+	sqlite3_reset(st);
+out:
+	return end(db, r);
 }
 
 int dp_db_order_find_for_eid(struct dp_db *db, const char *eid, struct dp_db_order *out)

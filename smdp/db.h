@@ -61,6 +61,7 @@ struct dp_db_profile {
 	int profile_class;
 	uint32_t ppr;
 	time_t updated_at;
+	size_t package_len;          /* bytes of the stored package */
 	struct dp_buf metadata;      /* filled by the functions that say so */
 	struct dp_buf package;
 	bool has_ppk;
@@ -163,6 +164,8 @@ int dp_db_order_find(struct dp_db *db, const char *matching_id,
 		     struct dp_db_order *out) DP_WUR;
 /* The open order without matching ID bound to this EID (default SM-DP+); DP_ERR_NOT_FOUND. */
 int dp_db_order_find_for_eid(struct dp_db *db, const char *eid, struct dp_db_order *out) DP_WUR;
+/* An order by id, open or closed; DP_ERR_NOT_FOUND. */
+int dp_db_order_get(struct dp_db *db, int64_t id, struct dp_db_order *out) DP_WUR;
 typedef int (*dp_db_order_cb)(void *ctx, const struct dp_db_order *o);
 int dp_db_order_list(struct dp_db *db, bool include_closed, dp_db_order_cb cb, void *ctx) DP_WUR;
 /* Moves the order's profile to Error for `ev` (expiry, attempts) and closes the order. */

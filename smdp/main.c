@@ -14,10 +14,12 @@
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
 #include "pki/crypto/testpki.h"
+#include "smdp/admin.h"
 #include "smdp/config.h"
 #include "smdp/db.h"
 #include "smdp/es9_routes.h"
 #include "smdp/http.h"
+#include "smdp/server.h"
 
 #define EXIT_USAGE 2
 #define PEM_MAX (256 * 1024)
@@ -29,6 +31,9 @@ static const char usage_main[] =
 	"  serve     run the SM-DP+ (ES9+ over HTTPS)\n"
 	"  pki       test PKI: create a CI and issue EUM, eUICC, DPauth, DPpb, DPtls and\n"
 	"            operator certificates ('smdp pki --help')\n"
+	"  profile   import, list, show, reset, retire profiles ('smdp profile --help')\n"
+	"  order     create download orders with activation code and QR code, list them\n"
+	"  session   list open ES9+ sessions\n"
 	"  version   print the version\n"
 	"  help      this text; 'smdp <command> --help' for a command's options\n";
 
@@ -48,6 +53,11 @@ static const char usage_serve[] =
 	"  --threads N          worker threads (default 2)\n"
 	"  --log SPEC           log levels, e.g. info or info,es9=debug (default info)\n"
 	"  --log-json           log as JSON lines\n"
+	"  --pki-dir DIR        a folder made by 'smdp pki init' (CI, DPauth, DPpb); may be\n"
+	"                       given twice (e.g. a NIST and a Brainpool set)\n"
+	"  --smdp-address ADDR  the SM-DP+ address LPAs use (default: the DPtls dNSName and\n"
+	"                       the port, e.g. localhost:8443)\n"
+	"  --set KEY=VALUE      any option of config/smdp.yaml, e.g. --set session_ttl_s=60\n"
 	"\n"
 	"On start it prints one line 'smdp: ready ... port=N' on stdout; SIGTERM or SIGINT\n"
 	"stop it cleanly.\n";
@@ -97,6 +107,29 @@ static int parse_listen(const char *s, char *addr, size_t cap, uint16_t *port)
 	return DP_OK;
 }
 
+/* --pki-dir adds to the list the file may already hold */
+static int append_list(struct dp_config *cfg, const char *key, const char *list,
+		       const char *item)
+{
+	char joined[8192];
+	if ((size_t)snprintf(joined, sizeof(joined), "%s%s%s", list, list[0] ? "," : "", item) >=
+	    sizeof(joined))
+		return dp_err_set(DP_ERR_USAGE, "%s: too long", key);
+	return dp_config_set(cfg, key, joined);
+}
+
+/* --set KEY=VALUE: any option of the table (config/smdp.yaml) */
+static int set_pair(struct dp_config *cfg, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char key[64];
+	if (eq == NULL || (size_t)(eq - kv) >= sizeof(key))
+		return dp_err_set(DP_ERR_USAGE, "--set '%s': expected KEY=VALUE", kv);
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = '\0';
+	return dp_config_set(cfg, key, eq + 1);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -110,6 +143,9 @@ static int cmd_serve(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "log", required_argument, NULL, 'L' },
 		{ "log-json", no_argument, NULL, 'J' },
+		{ "pki-dir", required_argument, NULL, 'P' },
+		{ "smdp-address", required_argument, NULL, 'A' },
+		{ "set", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -119,6 +155,7 @@ static int cmd_serve(int argc, char **argv)
 	char *cert_pem = NULL, *key_pem = NULL;
 	struct dp_db *db = NULL;
 	struct dp_http_server *srv = NULL;
+	struct dp_smdp smdp = { .cfg = &cfg };
 	bool dump = false;
 	int r, c;
 
@@ -151,6 +188,9 @@ static int cmd_serve(int argc, char **argv)
 		case 't': r = dp_config_set(&cfg, "threads", optarg); break;
 		case 'L': r = dp_config_set(&cfg, "log", optarg); break;
 		case 'J': r = dp_config_set(&cfg, "log_json", "true"); break;
+		case 'P': r = append_list(&cfg, "pki_dirs", cfg.pki_dirs, optarg); break;
+		case 'A': r = dp_config_set(&cfg, "smdp_address", optarg); break;
+		case 'S': r = set_pair(&cfg, optarg); break;
 		case 'h': fputs(usage_serve, stdout); dp_config_deinit(&cfg); return 0;
 		default: r = dp_err_set(DP_ERR_USAGE, "see 'smdp serve --help'"); break;
 		}
@@ -202,6 +242,15 @@ static int cmd_serve(int argc, char **argv)
 		lc.tls_cert_pem = cert_pem;
 		lc.tls_key_pem = key_pem;
 	}
+	/* keys and certificates are parsed here, once */
+	smdp.db = db;
+	r = dp_smdp_parse_svn(cfg.svn_min, smdp.svn_min);
+	if (r == DP_OK)
+		r = dp_smdp_parse_svn(cfg.svn_max, smdp.svn_max);
+	if (r == DP_OK)
+		r = dp_smdp_load_pki(&cfg, &smdp.ci, smdp.oid);
+	if (r)
+		goto out;
 
 	/* Block the stop signals before the server threads start, so only sigwait sees them. */
 	sigset_t stop;
@@ -213,24 +262,40 @@ static int cmd_serve(int argc, char **argv)
 
 	size_t n_routes;
 	const struct dp_http_route *routes = dp_es9_routes(&n_routes);
-	r = dp_http_start(&lc, routes, n_routes, NULL, &srv);
+	r = dp_http_start(&lc, routes, n_routes, &smdp, &srv);
+	if (r)
+		goto out;
+	/* the address needs the bound port; handlers only run once a client has it */
+	r = dp_smdp_address(&cfg, cert_pem, dp_http_port(srv), smdp.address);
 	if (r)
 		goto out;
 	const char *scheme = lc.plain_http ? "http" : "https";
 	const char *lb = strchr(addr, ':') ? "[" : "", *rb = strchr(addr, ':') ? "]" : "";
 	dp_log_info(DP_LOG_MAIN, "database %s (SQLite, WAL)", db_path);
-	dp_log_warn(DP_LOG_MAIN, "ES9+ functions answer 501 'not implemented' in this build; "
-				 "the profile download arrives with the ES9+ server issue");
-	printf("smdp: ready %s://%s%s%s:%u%s port=%u\n", scheme, lb, addr, rb, dp_http_port(srv),
-	       DP_ES9_PREFIX, dp_http_port(srv));
+	dp_log_info(DP_LOG_MAIN, "SM-DP+ address %s, OID %s, %zu CI(s)", smdp.address, smdp.oid,
+		    dp_ci_store_count(smdp.ci));
+	printf("smdp: ready %s://%s%s%s:%u%s address=%s port=%u\n", scheme, lb, addr, rb,
+	       dp_http_port(srv), DP_ES9_PREFIX, smdp.address, dp_http_port(srv));
 	fflush(stdout);
 
+	/* wait for a stop signal; meanwhile end expired sessions (pool claims go back) */
 	int sig = 0;
-	sigwait(&stop, &sig);
+	for (;;) {
+		struct timespec tick = { .tv_sec = 30 };
+		sig = sigtimedwait(&stop, NULL, &tick);
+		if (sig > 0)
+			break;
+		size_t n = 0;
+		if (dp_db_session_expire(db, time(NULL), (time_t)cfg.session_keep_s, &n) != DP_OK)
+			dp_log_warn(DP_LOG_DB, "session expiry: %s", dp_err_detail());
+		else if (n > 0)
+			dp_log_info(DP_LOG_ES9, "%zu session(s) expired", n);
+	}
 	dp_log_info(DP_LOG_MAIN, "signal %d: stopping", sig);
 	r = DP_OK;
 out:
 	dp_http_stop(srv);
+	dp_ci_store_free(smdp.ci);
 	dp_db_close(db);
 	dp_free_secret_str(key_pem);
 	free(cert_pem);
@@ -257,6 +322,12 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "pki") == 0)
 		return dp_testpki_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "profile") == 0)
+		return dp_admin_profile_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "order") == 0)
+		return dp_admin_order_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "session") == 0)
+		return dp_admin_session_main(argc - 1, argv + 1);
 	fprintf(stderr, "smdp: unknown command '%s'\n\n%s", argv[1], usage_main);
 	return EXIT_USAGE;
 }

@@ -22,8 +22,9 @@ struct dp_smdp {
 };
 
 /* Loads every CI and DPauth/DPpb the configuration names (pki_dirs, ci_certs, signers)
- * into a new store. DP_ERR_CONFIG when no CI has both a DPauth and a DPpb. */
-int dp_smdp_load_pki(const struct dp_config *cfg, struct dp_ci_store **out) DP_WUR;
+ * into a new store; oid receives the SM-DP+ OID of the first CERT.DPauth (all should
+ * carry the same; a different one is logged). DP_ERR_CONFIG when nothing usable. */
+int dp_smdp_load_pki(const struct dp_config *cfg, struct dp_ci_store **out, char oid[64]) DP_WUR;
 /* Parses "X.Y.Z" (each 0..255). */
 int dp_smdp_parse_svn(const char *s, uint8_t out[3]) DP_WUR;
 /* The address for activation codes: cfg->smdp_address, else the first dNSName of the PEM

@@ -57,6 +57,7 @@ static const struct transition table[] = {
 	{ RE, DP_EV_SESSION_POSTPONED, A }, /* a pool claim goes back to the pool */
 	{ DL, DP_EV_SESSION_POSTPONED, RE },
 	{ RE, DP_EV_ELIGIBILITY_FAILED, ER },
+	{ DL, DP_EV_ELIGIBILITY_FAILED, ER },
 	{ RE, DP_EV_RETRIES_EXHAUSTED, ER },
 	{ DL, DP_EV_RETRIES_EXHAUSTED, ER },
 	{ RE, DP_EV_ORDER_EXPIRED, ER },
