@@ -9,6 +9,7 @@
 #include "pki/crypto/cert.h"
 #include "smdp/config.h"
 #include "smdp/db.h"
+#include "smdp/operators.h"
 
 #define DP_SMDP_ADDRESS_MAX 255
 
@@ -19,6 +20,7 @@ struct dp_smdp {
 	char address[DP_SMDP_ADDRESS_MAX + 1]; /* serverAddress, as in activation codes */
 	char oid[64];                        /* SM-DP+ OID (SAN registeredID of CERT.DPauth) */
 	uint8_t svn_min[3], svn_max[3];      /* accepted eUICC SVN range */
+	struct dp_operators *operators;      /* ES2+ clients (may be empty) */
 };
 
 /* Loads every CI and DPauth/DPpb the configuration names (pki_dirs, ci_certs, signers)
