@@ -72,6 +72,9 @@ static const struct option_def options[] = {
 	  "seconds a new order stays valid (8.8.5/4.10 after); 0 = no expiry" },
 	{ "rebind_new_otpk", OPT_BOOL, OFF(rebind_new_otpk), "true", 0, 0,
 	  "a second getBoundProfilePackage with a new otPK.EUICC binds anew (false: 8.2/3.7)" },
+	{ "endpoints", OPT_STRING, OFF(endpoints), "", 0, 0,
+	  "more ES9+ listeners, each with its own DPauth/DPpb set (e.g. a Brainpool one): "
+	  "LISTEN,TLS_CERT,TLS_KEY,PKI_DIR[,ADDRESS] separated by ';'" },
 	{ "reuse_on_delete", OPT_BOOL, OFF(reuse_on_delete), "false", 0, 0,
 	  "default for new orders: a delete notification makes the profile Available again "
 	  "(false: Unavailable)" },

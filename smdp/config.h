@@ -36,6 +36,8 @@ struct dp_config {
 	bool rebind_new_otpk;          /* a new otPK.EUICC in one session binds anew (else
 					* 8.2/3.7) */
 	bool reuse_on_delete;          /* default: a deleted profile becomes Available */
+	char *endpoints;               /* more ES9+ listeners with their own PKI:
+					* LISTEN,TLS_CERT,TLS_KEY,PKI_DIR[,ADDRESS];... */
 };
 
 /* Fills every option with its default. */

@@ -103,10 +103,10 @@ static const char schema_v2[] =
 	" eid TEXT NOT NULL,"
 	" seq INTEGER NOT NULL,"
 	" kind TEXT NOT NULL,"
-	" iccid TEXT,"
+	" iccid TEXT NOT NULL DEFAULT '',"
 	" result TEXT NOT NULL,"
 	" at INTEGER NOT NULL,"
-	" PRIMARY KEY (eid, seq));"
+	" PRIMARY KEY (eid, seq, kind, iccid));"
 	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
 /* ---- plumbing ---- */
@@ -1520,7 +1520,7 @@ int dp_db_notification_add(struct dp_db *db, const char *eid, uint64_t seq, cons
 	bind_str(st, 1, eid);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
 	bind_str(st, 3, kind);
-	bind_text(st, 4, iccid);
+	bind_str(st, 4, iccid);
 	bind_str(st, 5, result);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
 	r = step_done(db, st, "notification");

@@ -257,8 +257,8 @@ int dp_db_session_expire(struct dp_db *db, time_t now, time_t keep_s, size_t *n)
 
 /* ---- notifications (handleNotification) ---- */
 
-/* Records a received notification. Returns DP_ERR_DB_EXISTS when (eid, seq) was seen
- * before (a repeated delivery). kind: "install", "enable", "disable", "delete". */
+/* Records a received notification. Returns DP_ERR_DB_EXISTS when (eid, seq, kind, iccid)
+ * was seen before (a repeated delivery). kind: "install", "enable", "disable", "delete". */
 int dp_db_notification_add(struct dp_db *db, const char *eid, uint64_t seq, const char *kind,
 			   const char *iccid, const char *result) DP_WUR;
 /* An eUICC's delete notification for a profile bound to it: Installed -> Available or

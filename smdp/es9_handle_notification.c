@@ -148,25 +148,23 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 		snprintf(what, sizeof(what), "install error: bppCommandId %u, errorReason %u", cmd,
 			 reason);
 	}
-	r = dp_db_notification_add(smdp->db, s.eid, m.seq, "install", m.iccid, what);
-	if (r == DP_ERR_DB_EXISTS) {
-		dp_log_info(DP_LOG_ES9, "handleNotification tid=%s: seqNumber %llu again, already "
-					"recorded", rp->tid_hex, (unsigned long long)m.seq);
-		rp->no_content = true;
-		r = DP_OK;
-		goto out;
-	}
-	if (r)
-		goto out;
+	/* the session takes one result; a repeated delivery finds it ended */
 	r = dp_db_session_install_result(smdp->db, tid.value, tid.len, success, aid, aid_len,
 					 retry_allowed(reason) ? DP_EV_INSTALL_RETRY
 							       : DP_EV_INSTALL_FAILED,
 					 what);
 	if (r == DP_ERR_NOT_FOUND || r == DP_ERR_DB_STATE) {
-		dp_log_warn(DP_LOG_ES9, "handleNotification tid=%s: %s (%s); recorded only",
+		dp_log_info(DP_LOG_ES9, "handleNotification tid=%s: %s (%s); not applied again",
 			    rp->tid_hex, what, dp_err_detail());
 		r = DP_OK;
+		rp->no_content = true;
+		goto out;
 	}
+	if (r)
+		goto out;
+	r = dp_db_notification_add(smdp->db, s.eid, m.seq, "install", m.iccid, what);
+	if (r == DP_ERR_DB_EXISTS)
+		r = DP_OK;
 	if (r)
 		goto out;
 	dp_log_info(DP_LOG_ES9, "handleNotification tid=%s: EID %s %s", rp->tid_hex, s.eid, what);

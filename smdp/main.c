@@ -58,6 +58,10 @@ static const char usage_serve[] =
 	"  --smdp-address ADDR  the SM-DP+ address LPAs use (default: the DPtls dNSName and\n"
 	"                       the port, e.g. localhost:8443)\n"
 	"  --set KEY=VALUE      any option of config/smdp.yaml, e.g. --set session_ttl_s=60\n"
+	"  --endpoint LISTEN,TLS_CERT,TLS_KEY,PKI_DIR[,ADDRESS]\n"
+	"                       one more ES9+ listener with its own DPauth/DPpb set (e.g. a\n"
+	"                       Brainpool one; its TLS certificate must be NIST: GnuTLS has\n"
+	"                       no Brainpool curves); may be repeated\n"
 	"\n"
 	"On start it prints one line 'smdp: ready ... port=N' on stdout; SIGTERM or SIGINT\n"
 	"stop it cleanly.\n";
@@ -109,11 +113,11 @@ static int parse_listen(const char *s, char *addr, size_t cap, uint16_t *port)
 
 /* --pki-dir adds to the list the file may already hold */
 static int append_list(struct dp_config *cfg, const char *key, const char *list,
-		       const char *item)
+		       const char *item, char sep)
 {
 	char joined[8192];
-	if ((size_t)snprintf(joined, sizeof(joined), "%s%s%s", list, list[0] ? "," : "", item) >=
-	    sizeof(joined))
+	if ((size_t)snprintf(joined, sizeof(joined), "%s%.*s%s", list, list[0] ? 1 : 0, &sep,
+			     item) >= sizeof(joined))
 		return dp_err_set(DP_ERR_USAGE, "%s: too long", key);
 	return dp_config_set(cfg, key, joined);
 }
@@ -128,6 +132,71 @@ static int set_pair(struct dp_config *cfg, const char *kv)
 	memcpy(key, kv, (size_t)(eq - kv));
 	key[eq - kv] = '\0';
 	return dp_config_set(cfg, key, eq + 1);
+}
+
+/* A further ES9+ listener with its own PKI (config `endpoints`), sharing the database. */
+#define ENDPOINTS_MAX 8
+struct endpoint {
+	struct dp_smdp smdp;
+	struct dp_http_server *srv;
+	char *cert_pem, *key_pem;
+	char addr[64];
+};
+
+static void endpoint_stop(struct endpoint *e)
+{
+	dp_http_stop(e->srv);
+	dp_ci_store_free(e->smdp.ci);
+	dp_free_secret_str(e->key_pem);
+	free(e->cert_pem);
+}
+
+/* "LISTEN,TLS_CERT,TLS_KEY,PKI_DIR[,ADDRESS]": starts it like the main listener. */
+static int endpoint_start(const struct dp_config *cfg, const struct dp_smdp *main_smdp,
+			  const struct dp_http_listener_config *main_lc, char *spec,
+			  struct endpoint *e)
+{
+	char *field[5] = { 0 };
+	size_t n = 0;
+	for (char *save = NULL, *t = strtok_r(spec, ",", &save); t != NULL && n < 5;
+	     t = strtok_r(NULL, ",", &save))
+		field[n++] = t;
+	if (n < 4)
+		return dp_err_set(DP_ERR_CONFIG, "endpoints: '%s' is not "
+						 "LISTEN,TLS_CERT,TLS_KEY,PKI_DIR[,ADDRESS]", spec);
+	struct dp_http_listener_config lc = *main_lc;
+	lc.address = e->addr;
+	int r = parse_listen(field[0], e->addr, sizeof(e->addr), &lc.port);
+	if (r == DP_OK)
+		r = read_text_file(field[1], &e->cert_pem);
+	if (r == DP_OK)
+		r = read_text_file(field[2], &e->key_pem);
+	if (r)
+		return dp_err_wrap(DP_ERR_CONFIG, "endpoints: ");
+	lc.plain_http = false;
+	lc.tls_cert_pem = e->cert_pem;
+	lc.tls_key_pem = e->key_pem;
+	/* its own PKI: a copy of the configuration naming only this folder */
+	struct dp_config only = *cfg;
+	only.pki_dirs = field[3];
+	only.ci_certs = "";
+	only.signers = "";
+	only.smdp_address = n == 5 ? field[4] : "";
+	e->smdp = *main_smdp;
+	e->smdp.ci = NULL;
+	r = dp_smdp_load_pki(&only, &e->smdp.ci, e->smdp.oid);
+	if (r)
+		return r;
+	size_t n_routes;
+	const struct dp_http_route *routes = dp_es9_routes(&n_routes);
+	r = dp_http_start(&lc, routes, n_routes, &e->smdp, &e->srv);
+	if (r == DP_OK)
+		r = dp_smdp_address(&only, e->cert_pem, dp_http_port(e->srv), e->smdp.address);
+	if (r)
+		return r;
+	printf("smdp: endpoint https://%s:%u%s address=%s port=%u\n", e->addr,
+	       dp_http_port(e->srv), DP_ES9_PREFIX, e->smdp.address, dp_http_port(e->srv));
+	return DP_OK;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -146,6 +215,7 @@ static int cmd_serve(int argc, char **argv)
 		{ "pki-dir", required_argument, NULL, 'P' },
 		{ "smdp-address", required_argument, NULL, 'A' },
 		{ "set", required_argument, NULL, 'S' },
+		{ "endpoint", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -156,6 +226,9 @@ static int cmd_serve(int argc, char **argv)
 	struct dp_db *db = NULL;
 	struct dp_http_server *srv = NULL;
 	struct dp_smdp smdp = { .cfg = &cfg };
+	struct endpoint endpoints[ENDPOINTS_MAX];
+	size_t n_endpoints = 0;
+	char *endpoint_specs = NULL;
 	bool dump = false;
 	int r, c;
 
@@ -188,9 +261,10 @@ static int cmd_serve(int argc, char **argv)
 		case 't': r = dp_config_set(&cfg, "threads", optarg); break;
 		case 'L': r = dp_config_set(&cfg, "log", optarg); break;
 		case 'J': r = dp_config_set(&cfg, "log_json", "true"); break;
-		case 'P': r = append_list(&cfg, "pki_dirs", cfg.pki_dirs, optarg); break;
+		case 'P': r = append_list(&cfg, "pki_dirs", cfg.pki_dirs, optarg, ','); break;
 		case 'A': r = dp_config_set(&cfg, "smdp_address", optarg); break;
 		case 'S': r = set_pair(&cfg, optarg); break;
+		case 'E': r = append_list(&cfg, "endpoints", cfg.endpoints, optarg, ';'); break;
 		case 'h': fputs(usage_serve, stdout); dp_config_deinit(&cfg); return 0;
 		default: r = dp_err_set(DP_ERR_USAGE, "see 'smdp serve --help'"); break;
 		}
@@ -276,6 +350,22 @@ static int cmd_serve(int argc, char **argv)
 		    dp_ci_store_count(smdp.ci));
 	printf("smdp: ready %s://%s%s%s:%u%s address=%s port=%u\n", scheme, lb, addr, rb,
 	       dp_http_port(srv), DP_ES9_PREFIX, smdp.address, dp_http_port(srv));
+	endpoint_specs = strdup(cfg.endpoints);
+	if (endpoint_specs == NULL) {
+		r = dp_err_set(DP_ERR_NOMEM, "endpoints");
+		goto out;
+	}
+	for (char *save = NULL, *t = strtok_r(endpoint_specs, ";", &save); t != NULL;
+	     t = strtok_r(NULL, ";", &save)) {
+		if (n_endpoints == ENDPOINTS_MAX) {
+			r = dp_err_set(DP_ERR_CONFIG, "endpoints: at most %d", ENDPOINTS_MAX);
+			goto out;
+		}
+		memset(&endpoints[n_endpoints], 0, sizeof(endpoints[0]));
+		r = endpoint_start(&cfg, &smdp, &lc, t, &endpoints[n_endpoints++]);
+		if (r)
+			goto out;
+	}
 	fflush(stdout);
 
 	/* wait for a stop signal; meanwhile end expired sessions (pool claims go back) */
@@ -294,6 +384,9 @@ static int cmd_serve(int argc, char **argv)
 	dp_log_info(DP_LOG_MAIN, "signal %d: stopping", sig);
 	r = DP_OK;
 out:
+	for (size_t i = 0; i < n_endpoints; i++)
+		endpoint_stop(&endpoints[i]);
+	free(endpoint_specs);
 	dp_http_stop(srv);
 	dp_ci_store_free(smdp.ci);
 	dp_db_close(db);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Integration: the real smdp binary on a free port, over TLS with a freshly generated
 ECDSA P-256 certificate. Checks the ready line, TLS 1.3 with AES-128-GCM, the HTTP rules
-(404, 405 + Allow, 413 before any handler, the coded 501 JSON of ES9+ functions not yet
-implemented, X-Admin-Protocol), a usage error's exit code, and a clean stop on SIGTERM."""
+(404, 405 + Allow, 413 before any handler, coded JSON refusals with HTTP 200 for bodies that
+are not what an ES9+ function takes, X-Admin-Protocol), the start-up errors of a server
+without a PKI, a usage error's exit code, and a clean stop on SIGTERM."""
 import http.client
 import json
 import os
@@ -57,8 +58,18 @@ with tempfile.TemporaryDirectory() as tmp:
     bad = subprocess.run([smdp, "serve", "--listen", "nonsense"], capture_output=True, text=True)
     check(bad.returncode == 2 and "--listen" in bad.stderr, "usage error exits 2 and names the option")
 
+    # without DPauth/DPpb there is nothing to serve: a clear start-up error
+    r = subprocess.run([smdp, "serve", "--state-dir", os.path.join(tmp, "state0"), "--listen",
+                        "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 1 and "no CERT.DPauth and CERT.DPpb" in r.stderr,
+          f"no PKI: exit 1 with a message ({r.stderr.strip()!r})")
+    pki = os.path.join(tmp, "pki")
+    subprocess.run([smdp, "pki", "init", "--dir", pki, "--host", "localhost"], check=True,
+                   stdout=subprocess.DEVNULL)
     proc = subprocess.Popen([smdp, "serve", "--state-dir", os.path.join(tmp, "state"),
-                             "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key],
+                             "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key,
+                             "--pki-dir", pki],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()
     check(line.startswith("smdp: ready https://127.0.0.1:") and "port=" in line, "ready line: " + line)
@@ -81,11 +92,14 @@ with tempfile.TemporaryDirectory() as tmp:
     r, data, tls = call("POST", path, b"{}", {"Content-Type": "application/json",
                                               "X-Admin-Protocol": "gsma/rsp/v2.2.0"})
     check(tls == ("TLSv1.3", "TLS_AES_128_GCM_SHA256"), f"TLS 1.3 with AES-128-GCM ({tls})")
-    check(r.status == 501, f"ES9+ function not yet implemented answers 501 ({r.status})")
+    check(r.status == 200, f"a request without its members answers 200 ({r.status})")
     body = json.loads(data)
     st = body["header"]["functionExecutionStatus"]
-    check(st["status"] == "Failed" and "not implemented" in st["statusCodeData"]["message"],
-          "coded JSON status says what is missing")
+    check(st["status"] == "Failed" and st["statusCodeData"]["subjectCode"] == "1.6"
+          and st["statusCodeData"]["reasonCode"] == "2.2"
+          and "smdpAddress is missing" in st["statusCodeData"]["message"],
+          f"coded JSON status names the missing member ({st})")
+    check(line.endswith(f"address=localhost:{port} port={port}"), "ready line names the address")
     check(r.getheader("X-Admin-Protocol", "").startswith("gsma/rsp/v2."), "X-Admin-Protocol v2 answered")
     r, _, _ = call("GET", path)
     check(r.status == 405 and r.getheader("Allow") == "POST", "GET gives 405 with Allow: POST")

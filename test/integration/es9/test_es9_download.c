@@ -38,6 +38,7 @@ struct server {
 	pid_t pid;
 	uint16_t port;
 	char address[64];
+	char brp_address[64]; /* the second endpoint: the Brainpool set only */
 };
 
 static struct {
@@ -74,7 +75,7 @@ static int run(const char *const argv[])
 static void server_start(uint16_t port, const char *extra)
 {
 	char state[300], nist[300], brp[300], cert[300], key[300], listen[64], log[300];
-	char sgp26_ci[600], signers[1400];
+	char sgp26_ci[600], signers[1400], endpoint[1300];
 	path(state, sizeof(state), "state");
 	path(nist, sizeof(nist), "nist");
 	path(brp, sizeof(brp), "brp");
@@ -82,6 +83,7 @@ static void server_start(uint16_t port, const char *extra)
 	path(key, sizeof(key), "nist/dptls-key.pem");
 	path(log, sizeof(log), "server.log");
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+	snprintf(endpoint, sizeof(endpoint), "127.0.0.1:0,%s,%s,%s", cert, key, brp);
 	/* dp_test_shared returns static storage: one call per copy */
 	char a[4][300];
 	snprintf(a[0], sizeof(a[0]), "%s", dp_test_shared("sgp26/CertificateIssuer/CERT_CI_ECDSA_NIST.der"));
@@ -104,8 +106,8 @@ static void server_start(uint16_t port, const char *extra)
 		const char *argv[24] = { G.smdp, "serve", "--state-dir", state, "--listen", listen,
 					 "--tls-cert", cert, "--tls-key", key, "--pki-dir", nist,
 					 "--pki-dir", brp, "--set", sgp26_ci, "--set", signers,
-					 "--log", "info,db=warn" };
-		size_t n = 20;
+					 "--log", "info,db=warn", "--endpoint", endpoint };
+		size_t n = 22;
 		if (extra != NULL) {
 			argv[n++] = "--set";
 			argv[n++] = extra;
@@ -116,9 +118,14 @@ static void server_start(uint16_t port, const char *extra)
 	}
 	close(out[1]);
 	FILE *f = fdopen(out[0], "r");
-	char line[512] = "";
+	char line[512] = "", line2[512] = "";
 	assert_non_null(fgets(line, sizeof(line), f));
+	assert_non_null(fgets(line2, sizeof(line2), f));
 	fclose(f);
+	char *e2 = strstr(line2, "address=");
+	assert_true(strncmp(line2, "smdp: endpoint https://127.0.0.1:", 33) == 0);
+	assert_non_null(e2);
+	sscanf(e2 + 8, "%63s", G.srv.brp_address);
 	char *p = strstr(line, "port="), *a2 = strstr(line, "address=");
 	assert_non_null(p);
 	assert_non_null(a2);
@@ -404,6 +411,25 @@ static void full_download_ppk_and_brainpool(void **state)
 	assert_int_equal(download(&d, "BRP-1", NULL), DP_OK);
 	assert_int_equal(state_of(iccid), DP_PROFILE_INSTALLED);
 	device_free(&d);
+}
+
+/* The second endpoint serves only the Brainpool set: a Brainpool device downloads there,
+ * a NIST device is refused with 8.8.2/3.1 (no CI in common). */
+static void brainpool_endpoint(void **state)
+{
+	struct device d, nist;
+	char iccid[21];
+	struct dp_lpa_install_result res;
+	device_new(&d, "brp");
+	device_new(&nist, "nist");
+	add_order(&(struct order_opts){ .matching_id = "BRP-EP-1" }, iccid);
+	struct dp_lpa_download_params p = { .smdp_address = G.srv.brp_address,
+					    .matching_id = "BRP-EP-1" };
+	assert_refused(&nist, dp_lpa_download(nist.lpa, &p, &res), "8.8.2", "3.1");
+	assert_int_equal(dp_lpa_download(d.lpa, &p, &res), DP_OK);
+	assert_int_equal(state_of(iccid), DP_PROFILE_INSTALLED);
+	device_free(&d);
+	device_free(&nist);
 }
 
 static void full_download_sgp26(void **state)
@@ -817,6 +843,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_download),
 		cmocka_unit_test(full_download_ppk_and_brainpool),
+		cmocka_unit_test(brainpool_endpoint),
 		cmocka_unit_test(full_download_sgp26),
 		cmocka_unit_test(confirmation_code),
 		cmocka_unit_test(default_smdp),
