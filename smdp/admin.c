@@ -191,7 +191,7 @@ static int common_opt(int c, struct dp_config *cfg, int *r)
 	case OPT_STATE_DIR:
 		*r = dp_config_set(cfg, "state_dir", optarg);
 		if (*r == DP_ERR_CONFIG)
-			*r = dp_err_set(DP_ERR_USAGE, "--state-dir: %s", dp_err_detail());
+			*r = dp_err_wrap(DP_ERR_USAGE, "--state-dir");
 		return 1;
 	default: return 0;
 	}
@@ -499,10 +499,10 @@ static int check_create(struct create_args *a, const struct dp_config *cfg)
 			return usage_error(cmd, "an order without matching ID has no activation "
 						"code for --qr or --png");
 	} else if (a->mid_given && dp_activation_matching_id_valid(a->mid) != DP_OK) {
-		return dp_err_set(DP_ERR_USAGE, "--matching-id: %s", dp_err_detail());
+		return dp_err_wrap(DP_ERR_USAGE, "--matching-id");
 	}
 	if (a->eid != NULL && dp_cert_eid_valid(a->eid) != DP_OK)
-		return dp_err_set(DP_ERR_USAGE, "--eid '%s': %s", a->eid, dp_err_detail());
+		return dp_err_wrap(DP_ERR_USAGE, "--eid '%s'", a->eid);
 	bool has_mid = !(a->mid_given && a->mid[0] == '\0');
 	if (has_mid) {
 		if (a->address == NULL && cfg->smdp_address[0] != '\0')
@@ -512,8 +512,7 @@ static int check_create(struct create_args *a, const struct dp_config *cfg)
 						"--address HOST (or set smdp_address in the "
 						"configuration)");
 		if (dp_activation_address_valid(a->address) != DP_OK)
-			return dp_err_set(DP_ERR_USAGE, "--address '%s': %s", a->address,
-					  dp_err_detail());
+			return dp_err_wrap(DP_ERR_USAGE, "--address '%s'", a->address);
 	}
 	return DP_OK;
 }
