@@ -378,7 +378,8 @@ int dp_db_open(const char *path, struct dp_db **out)
 	return DP_OK;
 fail:
 	if (r == DP_ERR_DB)
-		r = dp_err_wrap(DP_ERR_IO, "database %s: ", path);
+		/* dp_err_wrap adds the ": " itself (was "database X: : ...") */
+		r = dp_err_wrap(DP_ERR_IO, "database %s", path);
 	dp_db_close(db);
 	return r;
 }
