@@ -933,7 +933,13 @@ static void notification_dedup(void **state)
 	assert_int_equal(dp_db_notification_add(f->db, EID1, 7, "install", "8900", "ok"), 0);
 	assert_int_equal(dp_db_notification_add(f->db, EID1, 7, "install", "8900", "ok"),
 			 DP_ERR_DB_EXISTS);
-	assert_int_equal(dp_db_notification_add(f->db, EID1, 7, "delete", NULL, "ok"),
+	assert_non_null(strstr(dp_err_detail(), EID1));
+	/* the key is (eid, seq, kind, iccid): another kind or profile under one sequence
+	 * number is another notification (db.h); NULL and "" ICCIDs are the same */
+	assert_int_equal(dp_db_notification_add(f->db, EID1, 7, "delete", "8900", "ok"), 0);
+	assert_int_equal(dp_db_notification_add(f->db, EID1, 7, "install", "8901", "ok"), 0);
+	assert_int_equal(dp_db_notification_add(f->db, EID1, 9, "enable", NULL, "ok"), 0);
+	assert_int_equal(dp_db_notification_add(f->db, EID1, 9, "enable", "", "ok"),
 			 DP_ERR_DB_EXISTS);
 	/* the sequence number is per eUICC */
 	assert_int_equal(dp_db_notification_add(f->db, EID2, 7, "install", NULL, "ok"), 0);
