@@ -31,6 +31,7 @@
 #include "test/lpa/lpa.h"
 #include "test/support/support.h"
 
+#define PATHN 512
 #define N_DEVICES 50
 #define N_POOL 40
 
@@ -42,8 +43,8 @@ struct server {
 };
 
 static struct {
-	char dir[256];
-	char db_path[300];
+	char dir[64];
+	char db_path[PATHN];
 	const char *smdp;
 	struct server srv;
 	struct dp_db *db;
@@ -74,8 +75,8 @@ static int run(const char *const argv[])
 /* Starts smdp serve (port 0 = any) and reads its ready line. */
 static void server_start(uint16_t port, const char *extra)
 {
-	char state[300], nist[300], brp[300], cert[300], key[300], listen[64], log[300];
-	char sgp26_ci[600], signers[1400], endpoint[1300];
+	char state[PATHN], nist[PATHN], brp[PATHN], cert[PATHN], key[PATHN], listen[64], log[PATHN];
+	char sgp26_ci[4 * PATHN], signers[8 * PATHN], endpoint[8 * PATHN];
 	path(state, sizeof(state), "state");
 	path(nist, sizeof(nist), "nist");
 	path(brp, sizeof(brp), "brp");
@@ -85,7 +86,7 @@ static void server_start(uint16_t port, const char *extra)
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	snprintf(endpoint, sizeof(endpoint), "127.0.0.1:0,%s,%s,%s", cert, key, brp);
 	/* dp_test_shared returns static storage: one call per copy */
-	char a[4][300];
+	char a[4][PATHN];
 	snprintf(a[0], sizeof(a[0]), "%s", dp_test_shared("sgp26/CertificateIssuer/CERT_CI_ECDSA_NIST.der"));
 	snprintf(a[1], sizeof(a[1]), "%s", dp_test_shared("sgp26/CertificateIssuer/CERT_CI_ECDSA_BRP.der"));
 	snprintf(sgp26_ci, sizeof(sgp26_ci), "ci_certs=%s,%s", a[0], a[1]);
@@ -255,7 +256,7 @@ struct device {
 
 static void device_from(struct device *d, struct dp_euicc_identity *id, const char *ca_dir)
 {
-	char ci[300], ca[300];
+	char ci[PATHN], ca[PATHN];
 	/* trust both generated CIs for verification (one may be there already, for signing) */
 	const char *sets[] = { "nist", "brp" };
 	for (int i = 0; i < 2; i++) {
@@ -273,7 +274,7 @@ static void device_from(struct device *d, struct dp_euicc_identity *id, const ch
 /* set: "nist" or "brp": the eUICC of that generated set, signing with its CI. */
 static void device_new(struct device *d, const char *set)
 {
-	char cert[300], key[300], eum[300], ci[300];
+	char cert[PATHN], key[PATHN], eum[PATHN], ci[PATHN];
 	struct dp_euicc_identity *id = NULL;
 	snprintf(cert, sizeof(cert), "%s/%s/euicc-cert.pem", G.dir, set);
 	snprintf(key, sizeof(key), "%s/%s/euicc-key.pem", G.dir, set);
@@ -287,7 +288,7 @@ static void device_new(struct device *d, const char *set)
 /* A device with a fresh eUICC certificate (its own EID) under the NIST EUM. */
 static void device_fresh(struct device *d, time_t not_after, char eid[33])
 {
-	char eum_cert[300], eum_key[300], ci[300];
+	char eum_cert[PATHN], eum_key[PATHN], ci[PATHN];
 	struct dp_cert *eum = NULL, *cert = NULL;
 	EVP_PKEY *eum_k = NULL, *k = NULL;
 	struct dp_euicc_identity *id = NULL;
@@ -302,7 +303,7 @@ static void device_fresh(struct device *d, time_t not_after, char eid[33])
 	if (not_after != 0)
 		req.not_before = not_after - 86400;
 	assert_int_equal(dp_testpki_issue(&req, eum, eum_k, &cert, &k), DP_OK);
-	char cp[300], kp[300];
+	char cp[PATHN], kp[PATHN];
 	snprintf(cp, sizeof(cp), "%s/euicc-%s-cert.pem", G.dir, e);
 	snprintf(kp, sizeof(kp), "%s/euicc-%s-key.pem", G.dir, e);
 	assert_int_equal(dp_testpki_write_cert(cp, cert, true), DP_OK);
@@ -357,7 +358,7 @@ static int group_setup(void **state)
 	assert_non_null(mkdtemp(G.dir));
 	G.smdp = getenv("SMDP_BIN");
 	assert_non_null(G.smdp);
-	char nist[300], brp[300];
+	char nist[PATHN], brp[PATHN];
 	path(nist, sizeof(nist), "nist");
 	path(brp, sizeof(brp), "brp");
 	const char *a1[] = { G.smdp, "pki", "init", "--dir", nist, "--host", "localhost", NULL };
@@ -500,7 +501,7 @@ static void refusals(void **state)
 	struct device lab;
 	{
 		struct dp_euicc_identity *id = NULL;
-		char cert[300], key[300], eum[300];
+		char cert[PATHN], key[PATHN], eum[PATHN];
 		path(cert, sizeof(cert), "nist/euicc-cert.pem");
 		path(key, sizeof(key), "nist/euicc-key.pem");
 		path(eum, sizeof(eum), "nist/eum-cert.pem");
