@@ -46,10 +46,13 @@ const char *dp_errname(int err)
 
 int dp_err_set(int err, const char *fmt, ...)
 {
+	/* through a copy: an argument may be dp_err_detail() itself ("%s", dp_err_detail()) */
+	char text[DP_ERR_DETAIL_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	memcpy(detail, text, sizeof(detail));
 	return err;
 }
 

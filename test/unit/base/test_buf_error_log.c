@@ -172,11 +172,22 @@ static void log_output(void **state)
 	assert_int_equal(strncmp(hex + 128, "...\n", 4), 0);
 }
 
+/* dp_err_set may be given its own detail as an argument */
+static void error_detail_alias(void **state)
+{
+	(void)state;
+	assert_int_equal(dp_err_set(DP_ERR_INVAL, "inner %d", 7), DP_ERR_INVAL);
+	assert_int_equal(dp_err_set(DP_ERR_USAGE, "outer: %s", dp_err_detail()), DP_ERR_USAGE);
+	assert_string_equal(dp_err_detail(), "outer: inner 7");
+	assert_int_equal(dp_err_set(DP_ERR_USAGE, "%s", dp_err_detail()), DP_ERR_USAGE);
+	assert_string_equal(dp_err_detail(), "outer: inner 7");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_limit), cmocka_unit_test(buf_growth), cmocka_unit_test(read_file), cmocka_unit_test(cursor),
-		cmocka_unit_test(errors),    cmocka_unit_test(secrets),    cmocka_unit_test(log_config), cmocka_unit_test(log_output),
+		cmocka_unit_test(errors), cmocka_unit_test(error_detail_alias),    cmocka_unit_test(secrets),    cmocka_unit_test(log_config), cmocka_unit_test(log_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
