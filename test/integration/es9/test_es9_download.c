@@ -286,7 +286,17 @@ static void device_new(struct device *d, const char *set)
 }
 
 /* A device with a fresh eUICC certificate (its own EID) under the NIST EUM. */
+static void device_fresh_eid(struct device *d, time_t not_after, const char *prefix,
+			     char eid[33]);
+
 static void device_fresh(struct device *d, time_t not_after, char eid[33])
+{
+	device_fresh_eid(d, not_after, "89049032", eid);
+}
+
+/* prefix: the EID's first digits (the EUM's range is 89049032) */
+static void device_fresh_eid(struct device *d, time_t not_after, const char *prefix,
+			     char eid[33])
 {
 	char eum_cert[PATHN], eum_key[PATHN], ci[PATHN];
 	struct dp_cert *eum = NULL, *cert = NULL;
@@ -298,7 +308,7 @@ static void device_fresh(struct device *d, time_t not_after, char eid[33])
 	assert_int_equal(dp_cert_load_file(eum_cert, &eum), DP_OK);
 	assert_int_equal(dp_cert_key_load_file(eum_key, &eum_k), DP_OK);
 	char e[33];
-	assert_int_equal(dp_testpki_make_eid("89049032", e), DP_OK);
+	assert_int_equal(dp_testpki_make_eid(prefix, e), DP_OK);
 	struct dp_testpki_req req = { .role = DP_CERT_EUICC, .eid = e, .not_after = not_after };
 	if (not_after != 0)
 		req.not_before = not_after - 86400;
@@ -595,6 +605,55 @@ static void refusals_euicc(void **state)
 	device_free(&d);
 }
 
+/* Chains and bindings: an EUM of another CI than the one chosen (8.11.1/3.9), an EID
+ * outside the EUM's range (8.1.3/6.1), a profile already bound to another eUICC
+ * (8.1.1/3.1), an expired session (8.10.1/3.9). */
+static void refusals_chain(void **state)
+{
+	struct device d, a, b;
+	char iccid[21];
+	/* the Brainpool eUICC announcing the NIST CI for signing: its EUM does not chain to it */
+	struct dp_euicc_identity *id = NULL;
+	char cert[PATHN], key[PATHN], eum[PATHN], ci[PATHN];
+	path(cert, sizeof(cert), "brp/euicc-cert.pem");
+	path(key, sizeof(key), "brp/euicc-key.pem");
+	path(eum, sizeof(eum), "brp/eum-cert.pem");
+	path(ci, sizeof(ci), "nist/ci-cert.pem");
+	assert_int_equal(dp_euicc_identity_load(cert, key, eum, &id), DP_OK);
+	assert_int_equal(dp_euicc_identity_add_ci(id, ci, true), DP_OK);
+	device_from(&d, id, "nist");
+	add_order(&(struct order_opts){ .matching_id = "CHAIN-1" }, iccid);
+	assert_refused(&d, download(&d, "CHAIN-1", NULL), "8.11.1", "3.9");
+	device_free(&d);
+	/* an EID outside 89049032... */
+	device_fresh_eid(&d, 0, "89049099", NULL);
+	assert_refused(&d, download(&d, "CHAIN-1", NULL), "8.1.3", "6.1");
+	device_free(&d);
+	/* bound to the first eUICC that authenticated */
+	device_fresh(&a, 0, NULL);
+	device_fresh(&b, 0, NULL);
+	assert_int_equal(dp_lpa_initiate_authentication(a.lpa, G.srv.address), DP_OK);
+	assert_int_equal(dp_lpa_authenticate_client(a.lpa, "CHAIN-1"), DP_OK);
+	assert_int_equal(dp_lpa_cancel_session(a.lpa, DP_LPA_CANCEL_POSTPONED), DP_OK);
+	assert_refused(&b, download(&b, "CHAIN-1", NULL), "8.1.1", "3.1");
+	assert_int_equal(download(&a, "CHAIN-1", NULL), DP_OK);
+	assert_int_equal(state_of(iccid), DP_PROFILE_INSTALLED);
+	/* a session older than session_ttl_s (10 s on this server start) has expired */
+	uint16_t port = G.srv.port;
+	server_stop();
+	server_start(port, "session_ttl_s=10");
+	add_order(&(struct order_opts){ .matching_id = "TTL-1" }, iccid);
+	assert_int_equal(dp_lpa_initiate_authentication(b.lpa, G.srv.address), DP_OK);
+	sleep(11);
+	assert_refused(&b, dp_lpa_authenticate_client(b.lpa, "TTL-1"), "8.10.1", "3.9");
+	assert_int_equal(state_of(iccid), DP_PROFILE_RELEASED);
+	server_stop();
+	server_start(port, NULL);
+	assert_int_equal(download(&b, "TTL-1", NULL), DP_OK);
+	device_free(&a);
+	device_free(&b);
+}
+
 /* The session lives in the database: a restart between authenticateClient and
  * getBoundProfilePackage loses nothing. */
 static void restart_between_calls(void **state)
@@ -850,6 +909,7 @@ int main(void)
 		cmocka_unit_test(default_smdp),
 		cmocka_unit_test(refusals),
 		cmocka_unit_test(refusals_euicc),
+		cmocka_unit_test(refusals_chain),
 		cmocka_unit_test(restart_between_calls),
 		cmocka_unit_test(bpp_retries),
 		cmocka_unit_test(cancel_reasons),
