@@ -112,8 +112,8 @@ int dp_bench_load(const struct dp_bench_load *o) DP_WUR;
 
 /* ---- the server probe ---- */
 
-/* CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
-int dp_bench_proc_cpu(long pid, double *seconds) DP_WUR;
+/* CPU seconds in user and system mode of a process, from /proc/<pid>/stat. */
+int dp_bench_proc_cpu(long pid, double *user, double *sys) DP_WUR;
 /* VmHWM and VmRSS of a process in KiB, from /proc/<pid>/status. */
 int dp_bench_proc_mem(long pid, unsigned long *hwm_kib, unsigned long *rss_kib) DP_WUR;
 

@@ -260,8 +260,14 @@ struct run_opts {
 	size_t concurrency, hold;
 };
 
+/* The server's CPU seconds over the run. */
+struct server_cpu {
+	bool known;
+	double user, sys;
+};
+
 static void report(const struct run_opts *o, struct dp_bench_stats *all, unsigned long ok,
-		   double wall, double cpu0, double cpu1, bool have_cpu, double client_cpu,
+		   double wall, const struct server_cpu *sc, double client_cpu,
 		   unsigned long hwm_kib, unsigned long hold_rss_kib, const double la0[3],
 		   const double la1[3])
 {
@@ -285,9 +291,11 @@ static void report(const struct run_opts *o, struct dp_bench_stats *all, unsigne
 	if (all->other_errors)
 		printf("error          %-60s %lu\n", "(other kinds)", all->other_errors);
 	double per = ok ? 1e3 / (double)ok : 0;
-	if (have_cpu) {
-		double ms = (cpu1 - cpu0) * per;
-		printf("server         %.2f CPU s, %.3f ms per download", cpu1 - cpu0, ms);
+	double cpu = sc->user + sc->sys;
+	if (sc->known) {
+		double ms = cpu * per;
+		printf("server         %.2f CPU s (%.2f user, %.2f system), %.3f ms per download",
+		       cpu, sc->user, sc->sys, ms);
 		if (o->floor_us > 0)
 			printf(" = %.2f x the crypto floor (%.3f ms)", ms / (o->floor_us / 1e3),
 			       o->floor_us / 1e3);
@@ -311,11 +319,11 @@ static void report(const struct run_opts *o, struct dp_bench_stats *all, unsigne
 			printf(" p99_%s_ms=%.2f", short_names[f],
 			       dp_bench_stats_percentile(all, f, 99));
 	}
-	if (have_cpu) {
-		printf(" server_cpu_ms=%.3f", (cpu1 - cpu0) * per);
+	if (sc->known) {
+		printf(" server_cpu_ms=%.3f server_sys_ms=%.3f", cpu * per, sc->sys * per);
 		if (o->floor_us > 0)
 			printf(" floor_ms=%.3f ratio=%.2f", o->floor_us / 1e3,
-			       (cpu1 - cpu0) * per / (o->floor_us / 1e3));
+			       cpu * per / (o->floor_us / 1e3));
 		printf(" peak_rss_mb=%.1f", (double)hwm_kib / 1024);
 		if (o->hold)
 			printf(" hold=%zu hold_rss_mb=%.1f", o->hold, (double)hold_rss_kib / 1024);
@@ -332,7 +340,7 @@ static int run(const struct run_opts *o)
 	bool own_work = o->work_dir == NULL;
 	size_t made = 0;
 	unsigned long ok = 0, hwm = 0, rss = 0, hold_rss = 0;
-	double cpu0 = 0, cpu1 = 0, la0[3], la1[3];
+	double user0 = 0, sys0 = 0, user1 = 0, sys1 = 0, la0[3], la1[3];
 	bool have_cpu = o->server_pid > 0;
 	dp_bench_stats_init(&all, SIZE_MAX / sizeof(double));
 	snprintf(work, sizeof(work), "%s", own_work ? "/tmp/smdp-bench-XXXXXX" : o->work_dir);
@@ -374,14 +382,14 @@ static int run(const struct run_opts *o)
 			goto out;
 	}
 	load_average(la0);
-	if (have_cpu && (r = dp_bench_proc_cpu(o->server_pid, &cpu0)) != DP_OK)
+	if (have_cpu && (r = dp_bench_proc_cpu(o->server_pid, &user0, &sys0)) != DP_OK)
 		goto out;
 	double c0 = self_cpu_s(), t0 = now_s();
 	r = run_threads(w, o->concurrency, download_thread);
 	double wall = now_s() - t0, client_cpu = self_cpu_s() - c0;
 	if (r)
 		goto out;
-	if (have_cpu && ((r = dp_bench_proc_cpu(o->server_pid, &cpu1)) != DP_OK ||
+	if (have_cpu && ((r = dp_bench_proc_cpu(o->server_pid, &user1, &sys1)) != DP_OK ||
 			 (r = dp_bench_proc_mem(o->server_pid, &hwm, &rss)) != DP_OK))
 		goto out;
 	load_average(la1);
@@ -391,7 +399,8 @@ static int run(const struct run_opts *o)
 		if (r)
 			goto out;
 	}
-	report(o, &all, ok, wall, cpu0, cpu1, have_cpu, client_cpu, hwm, hold_rss, la0, la1);
+	struct server_cpu sc = {have_cpu, user1 - user0, sys1 - sys0};
+	report(o, &all, ok, wall, &sc, client_cpu, hwm, hold_rss, la0, la1);
 out:
 	for (size_t i = 0; w != NULL && i < o->concurrency; i++) {
 		if (i < made)

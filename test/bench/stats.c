@@ -113,7 +113,7 @@ double dp_bench_stats_percentile(struct dp_bench_stats *s, enum dp_bench_fn f, d
 
 /* ---- /proc ---- */
 
-int dp_bench_proc_cpu(long pid, double *seconds)
+int dp_bench_proc_cpu(long pid, double *user, double *sys)
 {
 	char path[64], line[1024];
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
@@ -129,7 +129,8 @@ int dp_bench_proc_cpu(long pid, double *seconds)
 	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
 				&utime, &stime) != 2)
 		return dp_err_set(DP_ERR_IO, "%s: unexpected format", path);
-	*seconds = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+	*user = (double)utime / (double)sysconf(_SC_CLK_TCK);
+	*sys = (double)stime / (double)sysconf(_SC_CLK_TCK);
 	return DP_OK;
 }
 
