@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -78,10 +79,30 @@ static const struct option_def options[] = {
 	{ "reuse_on_delete", OPT_BOOL, OFF(reuse_on_delete), "false", 0, 0,
 	  "default for new orders: a delete notification makes the profile Available again "
 	  "(false: Unavailable)" },
+	/* ES2+.HandleDownloadProgressInfo callbacks (es2_callbacks.h, docs/es2plus.md) */
+	{ "callback_ca_file", OPT_STRING, OFF(callback_ca_file), "", 0, 0,
+	  "PEM CA certificates that verify the operators' callback servers (TLS); empty: the "
+	  "system's" },
+	{ "callback_client_cert", OPT_STRING, OFF(callback_client_cert), "", 0, 0,
+	  "PEM client certificate the SM-DP+ shows to operator servers that ask for one; "
+	  "empty: none" },
+	{ "callback_client_key", OPT_STRING, OFF(callback_client_key), "", 0, 0,
+	  "PEM private key of callback_client_cert" },
+	{ "callback_default_url", OPT_STRING, OFF(callback_default_url), "", 0, 0,
+	  "HandleDownloadProgressInfo URL (https) for profiles whose owner has no operator "
+	  "callback URL; empty: such profiles get no callbacks" },
+	{ "callback_timeout_s", OPT_UINT, OFF(callback_timeout_s), "10", 1, 600,
+	  "seconds one callback request may take (connect and answer)" },
+	{ "callback_retry_min_s", OPT_UINT, OFF(callback_retry_min_s), "5", 1, 86400,
+	  "seconds before the first retry of an unacknowledged callback; doubles per failure" },
+	{ "callback_retry_max_s", OPT_UINT, OFF(callback_retry_max_s), "3600", 1, 604800,
+	  "longest wait between two tries of a callback (retried until a 2xx)" },
+	{ "callback_keep_s", OPT_UINT, OFF(callback_keep_s), "604800", 0, 31536000,
+	  "seconds a delivered callback stays in the database (for the record)" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
-_Static_assert(N_OPTIONS <= 32, "the duplicate check uses a 32-bit mask");
+_Static_assert(N_OPTIONS <= 64, "the duplicate check uses a 64-bit mask");
 
 static const struct option_def *find(const char *key)
 {
@@ -194,7 +215,7 @@ int dp_config_load_file(struct dp_config *c, const char *path)
 			       path, root->start_mark.line + 1, root->start_mark.column + 1);
 		goto out;
 	}
-	unsigned seen = 0;
+	uint64_t seen = 0;
 	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
 	     pr < root->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
@@ -207,7 +228,7 @@ int dp_config_load_file(struct dp_config *c, const char *path)
 				       k->start_mark.line + 1, k->start_mark.column + 1, key);
 			goto out;
 		}
-		unsigned bit = 1u << (o - options);
+		uint64_t bit = UINT64_C(1) << (o - options);
 		if (seen & bit) {
 			r = dp_err_set(DP_ERR_CONFIG, "%s:%zu:%zu: '%s' given twice", path,
 				       k->start_mark.line + 1, k->start_mark.column + 1, key);
@@ -243,6 +264,16 @@ int dp_config_validate(const struct dp_config *c)
 						 "(or plain_http: true behind a TLS proxy)");
 	if (c->state_dir[0] == '\0')
 		return dp_err_set(DP_ERR_CONFIG, "state_dir is empty");
+	if ((c->callback_client_cert[0] == '\0') != (c->callback_client_key[0] == '\0'))
+		return dp_err_set(DP_ERR_CONFIG, "callback_client_cert and callback_client_key go "
+						 "together");
+	if (c->callback_retry_max_s < c->callback_retry_min_s)
+		return dp_err_set(DP_ERR_CONFIG, "callback_retry_max_s is below "
+						 "callback_retry_min_s");
+	if (c->callback_default_url[0] != '\0' &&
+	    strncasecmp(c->callback_default_url, "https://", 8) != 0)
+		return dp_err_set(DP_ERR_CONFIG, "callback_default_url: callbacks go over https "
+						 "only");
 	return DP_OK;
 }
 

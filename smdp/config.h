@@ -38,6 +38,15 @@ struct dp_config {
 	bool reuse_on_delete;          /* default: a deleted profile becomes Available */
 	char *endpoints;               /* more ES9+ listeners with their own PKI:
 					* LISTEN,TLS_CERT,TLS_KEY,PKI_DIR[,ADDRESS];... */
+	/* ES2+.HandleDownloadProgressInfo callbacks (es2_callbacks.h) */
+	char *callback_ca_file;        /* CAs verifying the operators' servers; "" = system */
+	char *callback_client_cert;    /* our TLS client certificate for them; "" = none */
+	char *callback_client_key;
+	char *callback_default_url;    /* for owners without an operator URL; "" = none */
+	unsigned callback_timeout_s;   /* one callback exchange at most */
+	unsigned callback_retry_min_s; /* first retry; doubles per failure ... */
+	unsigned callback_retry_max_s; /* ... up to this */
+	unsigned callback_keep_s;      /* delivered callbacks are kept this long */
 };
 
 /* Fills every option with its default. */

@@ -12,7 +12,7 @@
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STMT_CACHE 64
 #define BLOB_MAX (16 * 1024 * 1024)
 
@@ -26,6 +26,8 @@ struct dp_db {
 	pthread_mutex_t lock;
 	struct stmt_slot cache[STMT_CACHE];
 	size_t n_cache;
+	dp_db_change_hook hook; /* ES2+ callbacks: called in change_state */
+	void *hook_ctx;
 };
 
 static const char schema_v2[] =
@@ -108,6 +110,26 @@ static const char schema_v2[] =
 	" at INTEGER NOT NULL,"
 	" PRIMARY KEY (eid, seq, kind, iccid));"
 	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
+
+/* Schema 3: the ES2+.HandleDownloadProgressInfo queue (es2_callbacks.h). One row per
+ * callback; a profile's undelivered rows go out in id order. */
+static const char schema_callbacks[] =
+	"CREATE TABLE IF NOT EXISTS callbacks ("
+	" id INTEGER PRIMARY KEY,"
+	" profile_id INTEGER NOT NULL,"
+	" iccid TEXT NOT NULL,"
+	" url TEXT NOT NULL,"
+	" body TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" next_at INTEGER NOT NULL,"
+	" delivered_at INTEGER,"
+	" last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX IF NOT EXISTS callbacks_pending ON callbacks(profile_id, id)"
+	" WHERE delivered_at IS NULL;"
+	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+
+static int hook_queue(struct dp_db *db, const struct dp_db_change *c);
 
 /* ---- plumbing ---- */
 
@@ -257,7 +279,8 @@ static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_ev
 			enum dp_profile_state hint, const char *actor, const char *why,
 			enum dp_profile_state *to_out)
 {
-	static const char q_get[] = "SELECT state FROM profiles WHERE id = ?1";
+	static const char q_get[] =
+		"SELECT state, iccid, profile_type, owner, eid FROM profiles WHERE id = ?1";
 	static const char q_set[] = "UPDATE profiles SET state = ?2, updated_at = ?3 WHERE id = ?1";
 	static const char q_hist[] =
 		"INSERT INTO history(profile_id, at, actor, from_state, to_state, event, why)"
@@ -275,6 +298,13 @@ static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_ev
 					 : sql_err(db, "profile state");
 	}
 	enum dp_profile_state from = (enum dp_profile_state)sqlite3_column_int(st, 0), to;
+	/* who the profile is, for the change hook (ES2+ callbacks) */
+	char iccid[DP_DB_ICCID_MAX + 1], type[DP_DB_TEXT_MAX + 1], owner[DP_DB_TEXT_MAX + 1];
+	char eid[DP_DB_EID_LEN + 1];
+	col_text(st, 1, iccid, sizeof(iccid));
+	col_text(st, 2, type, sizeof(type));
+	col_text(st, 3, owner, sizeof(owner));
+	col_text(st, 4, eid, sizeof(eid));
 	sqlite3_reset(st);
 	r = dp_profile_transition(from, ev, hint, &to);
 	if (r)
@@ -302,6 +332,17 @@ static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_ev
 	r = step_done(db, st, "history");
 	if (r)
 		return r;
+	if (db->hook != NULL) {
+		struct dp_db_change c = {
+			.profile_id = profile_id, .iccid = iccid, .profile_type = type,
+			.owner = owner, .eid = eid, .from = from, .to = to, .event = ev,
+			.actor = actor != NULL ? actor : "", .why = why != NULL ? why : "",
+			.at = now,
+		};
+		r = hook_queue(db, &c);
+		if (r)
+			return r;
+	}
 	dp_log_info(DP_LOG_DB, "profile %lld: %s -> %s (%s%s%s)", (long long)profile_id,
 		    dp_profile_state_name(from), dp_profile_state_name(to),
 		    dp_profile_event_name(ev), why != NULL && why[0] ? ": " : "",
@@ -325,6 +366,16 @@ static int set_profile_eid(struct dp_db *db, int64_t profile_id, const char *eid
 
 /* ---- open / close ---- */
 
+/* Step 2 -> 3: the callback queue (inside migrate's transaction). */
+static int migrate_callbacks(struct dp_db *db)
+{
+	int v = 0;
+	int r = dp_db_schema_version(db, &v);
+	if (r == DP_OK && v == 2)
+		r = exec(db, schema_callbacks);
+	return r;
+}
+
 static int migrate(struct dp_db *db)
 {
 	int r = exec(db, "BEGIN IMMEDIATE;"
@@ -336,6 +387,8 @@ static int migrate(struct dp_db *db)
 	r = dp_db_schema_version(db, &v);
 	if (r == DP_OK && v == 1)
 		r = exec(db, schema_v2);
+	if (r == DP_OK)
+		r = migrate_callbacks(db);
 	if (r == DP_OK)
 		r = exec(db, "COMMIT");
 	if (r)
@@ -1563,5 +1616,249 @@ int dp_db_profile_deleted(struct dp_db *db, const char *iccid, const char *eid)
 	if (r == DP_OK)
 		r = set_profile_eid(db, id, NULL);
 out:
+	return end(db, r);
+}
+
+/* ---- callbacks (ES2+.HandleDownloadProgressInfo queue) ---- */
+
+#define CALLBACK_BODY_MAX (256 * 1024)
+
+void dp_db_set_change_hook(struct dp_db *db, dp_db_change_hook hook, void *ctx)
+{
+	pthread_mutex_lock(&db->lock);
+	db->hook = hook;
+	db->hook_ctx = ctx;
+	pthread_mutex_unlock(&db->lock);
+}
+
+void dp_db_callback_init(struct dp_db_callback *c)
+{
+	memset(c, 0, sizeof(*c));
+	dp_buf_init(&c->body, CALLBACK_BODY_MAX);
+}
+
+void dp_db_callback_deinit(struct dp_db_callback *c)
+{
+	dp_buf_deinit(&c->body);
+}
+
+/* Inside a transaction. */
+static int insert_callback(struct dp_db *db, int64_t profile_id, const char *iccid,
+			   const char *url, const char *body, time_t now, int64_t *id)
+{
+	static const char q[] = "INSERT INTO callbacks(profile_id, iccid, url, body, created_at,"
+				" next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+	sqlite3_stmt *st;
+	int r = prep(db, q, &st);
+	if (r)
+		return r;
+	sqlite3_bind_int64(st, 1, profile_id);
+	bind_str(st, 2, iccid);
+	bind_str(st, 3, url);
+	bind_str(st, 4, body);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)now);
+	r = step_done(db, st, "callback");
+	if (r == DP_OK && id != NULL)
+		*id = sqlite3_last_insert_rowid(db->conn);
+	return r;
+}
+
+/* change_state's call of the hook: what it leaves is queued in the same transaction. */
+static int hook_queue(struct dp_db *db, const struct dp_db_change *c)
+{
+	char url[DP_DB_URL_MAX + 1] = "";
+	const char *text;
+	struct dp_buf body;
+	dp_buf_init(&body, CALLBACK_BODY_MAX);
+	int r = db->hook(db->hook_ctx, c, url, &body);
+	if (r == DP_OK && url[0] != '\0')
+		r = dp_buf_cstr(&body, &text);
+	if (r) {
+		/* a callback that cannot be built must not undo the state change */
+		dp_log_warn(DP_LOG_DB, "profile %s: no callback queued: %s", c->iccid,
+			    dp_err_detail());
+		r = DP_OK;
+	} else if (url[0] != '\0') {
+		url[DP_DB_URL_MAX] = '\0';
+		r = insert_callback(db, c->profile_id, c->iccid, url, text, c->at, NULL);
+	}
+	dp_buf_deinit(&body);
+	return r;
+}
+
+int dp_db_callback_add(struct dp_db *db, int64_t profile_id, const char *iccid, const char *url,
+		       const char *body, time_t now, int64_t *id)
+{
+	int r = begin(db);
+	if (r)
+		return r;
+	r = insert_callback(db, profile_id, iccid, url, body, now, id);
+	return end(db, r);
+}
+
+#define CALLBACK_COLS \
+	"id, profile_id, iccid, url, body, attempts, created_at, next_at, delivered_at, last_error"
+
+static int read_callback(sqlite3_stmt *st, struct dp_db_callback *c)
+{
+	c->id = sqlite3_column_int64(st, 0);
+	c->profile_id = sqlite3_column_int64(st, 1);
+	col_text(st, 2, c->iccid, sizeof(c->iccid));
+	col_text(st, 3, c->url, sizeof(c->url));
+	c->attempts = (unsigned)sqlite3_column_int(st, 5);
+	c->created_at = (time_t)sqlite3_column_int64(st, 6);
+	c->next_at = (time_t)sqlite3_column_int64(st, 7);
+	c->delivered_at = (time_t)sqlite3_column_int64(st, 8);
+	col_text(st, 9, c->last_error, sizeof(c->last_error));
+	/* the body is text: col_buf copies its bytes (no NUL) */
+	return col_buf(st, 4, &c->body);
+}
+
+int dp_db_callback_next(struct dp_db *db, time_t now, struct dp_db_callback *out)
+{
+	/* the head of each profile's undelivered queue, if it is due */
+	static const char q[] =
+		"SELECT " CALLBACK_COLS " FROM callbacks c WHERE c.delivered_at IS NULL"
+		" AND c.next_at <= ?1 AND c.id = (SELECT min(e.id) FROM callbacks e"
+		" WHERE e.profile_id = c.profile_id AND e.delivered_at IS NULL)"
+		" ORDER BY c.next_at, c.id LIMIT 1";
+	sqlite3_stmt *st;
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_callback(st, out);
+	else if (rc == SQLITE_DONE)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "no callback due");
+	else
+		r = sql_err(db, "callback");
+	sqlite3_reset(st);
+out:
+	return end(db, r);
+}
+
+int dp_db_callback_next_time(struct dp_db *db, time_t *at)
+{
+	/* over the heads of the profiles' queues only: the others wait for them */
+	static const char q[] =
+		"SELECT min(c.next_at) FROM callbacks c WHERE c.delivered_at IS NULL"
+		" AND c.id = (SELECT min(e.id) FROM callbacks e"
+		" WHERE e.profile_id = c.profile_id AND e.delivered_at IS NULL)";
+	sqlite3_stmt *st;
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*at = (time_t)sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_ROW)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "no callback queued");
+	else
+		r = sql_err(db, "callback");
+	sqlite3_reset(st);
+out:
+	return end(db, r);
+}
+
+/* An UPDATE of one callback by id that must touch a row. */
+static int callback_update(struct dp_db *db, sqlite3_stmt *st, int64_t id)
+{
+	int r = step_done(db, st, "callback");
+	if (r == DP_OK && sqlite3_changes(db->conn) == 0)
+		r = dp_err_set(DP_ERR_NOT_FOUND, "no undelivered callback %lld", (long long)id);
+	return r;
+}
+
+int dp_db_callback_delivered(struct dp_db *db, int64_t id, time_t now)
+{
+	static const char q[] = "UPDATE callbacks SET delivered_at = ?2, last_error = ''"
+				" WHERE id = ?1 AND delivered_at IS NULL";
+	sqlite3_stmt *st;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r == DP_OK) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+		r = callback_update(db, st, id);
+	}
+	return end(db, r);
+}
+
+int dp_db_callback_failed(struct dp_db *db, int64_t id, time_t next_at, const char *error)
+{
+	static const char q[] = "UPDATE callbacks SET attempts = attempts + 1, next_at = ?2,"
+				" last_error = substr(?3, 1, 255) WHERE id = ?1 AND delivered_at IS NULL";
+	sqlite3_stmt *st;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r == DP_OK) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)next_at);
+		bind_str(st, 3, error);
+		r = callback_update(db, st, id);
+	}
+	return end(db, r);
+}
+
+int dp_db_callback_list(struct dp_db *db, bool include_delivered, dp_db_callback_cb cb,
+			void *ctx)
+{
+	static const char q[] = "SELECT " CALLBACK_COLS " FROM callbacks"
+				" WHERE ?1 OR delivered_at IS NULL ORDER BY id";
+	sqlite3_stmt *st;
+	struct dp_db_callback c;
+	dp_db_callback_init(&c);
+	int r = begin_read(db);
+	if (r)
+		goto done;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int(st, 1, include_delivered);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = read_callback(st, &c);
+		if (r == DP_OK)
+			r = cb(ctx, &c);
+		if (r)
+			break;
+	}
+	if (r == DP_OK && rc != SQLITE_DONE)
+		r = sql_err(db, "callback list");
+	sqlite3_reset(st);
+out:
+	r = end(db, r);
+done:
+	dp_db_callback_deinit(&c);
+	return r;
+}
+
+int dp_db_callback_purge(struct dp_db *db, time_t before, size_t *n)
+{
+	static const char q[] = "DELETE FROM callbacks WHERE delivered_at IS NOT NULL"
+				" AND delivered_at < ?1";
+	sqlite3_stmt *st;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r == DP_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)before);
+		r = step_done(db, st, "callback purge");
+	}
+	if (r == DP_OK && n != NULL)
+		*n = (size_t)sqlite3_changes(db->conn);
 	return end(db, r);
 }

@@ -266,4 +266,68 @@ int dp_db_notification_add(struct dp_db *db, const char *eid, uint64_t seq, cons
  * profile is not ours or not bound to eid. */
 int dp_db_profile_deleted(struct dp_db *db, const char *iccid, const char *eid) DP_WUR;
 
+/* ---- callbacks (the ES2+.HandleDownloadProgressInfo queue; smdp/es2_callbacks.h) ---- */
+
+#define DP_DB_URL_MAX 512
+
+/* A change of a profile's state as the change hook sees it, inside the transaction that
+ * makes it. Plain data carrier; the pointers are valid during the call only. */
+struct dp_db_change {
+	int64_t profile_id;
+	const char *iccid, *profile_type, *owner;
+	const char *eid; /* the eUICC the profile is bound to; "" when none */
+	enum dp_profile_state from, to;
+	enum dp_profile_event event;
+	const char *actor, *why;
+	time_t at;
+};
+
+/* Called inside every state-change transaction of the handle. To queue a callback in that
+ * same transaction it writes the URL (at most DP_DB_URL_MAX characters) into url and the
+ * request body into body; leaving url "" queues nothing. It runs under the database lock
+ * and must not call dp_db_* functions. A failure is logged and queues nothing: a callback
+ * never stops a state change. */
+typedef int (*dp_db_change_hook)(void *ctx, const struct dp_db_change *c, char *url,
+				 struct dp_buf *body);
+/* Installs the hook (NULL removes it); before the handle is shared between threads. */
+void dp_db_set_change_hook(struct dp_db *db, dp_db_change_hook hook, void *ctx);
+
+/* One queued callback. Plain data carrier; deinit with dp_db_callback_deinit. */
+struct dp_db_callback {
+	int64_t id;
+	int64_t profile_id;          /* the order key: one profile's callbacks go in id order */
+	char iccid[DP_DB_ICCID_MAX + 1];
+	char url[DP_DB_URL_MAX + 1];
+	struct dp_buf body;          /* the JSON request body, as queued */
+	unsigned attempts;           /* sends that failed so far */
+	time_t created_at, next_at;  /* queued; not sent before next_at */
+	time_t delivered_at;         /* 0 while undelivered */
+	char last_error[256];
+};
+
+void dp_db_callback_init(struct dp_db_callback *c);
+void dp_db_callback_deinit(struct dp_db_callback *c);
+
+/* Queues a callback outside a state change (its own transaction); *id may be NULL. */
+int dp_db_callback_add(struct dp_db *db, int64_t profile_id, const char *iccid, const char *url,
+		       const char *body, time_t now, int64_t *id) DP_WUR;
+/* The next callback to send at `now`: undelivered, due (next_at <= now) and the oldest
+ * undelivered one of its profile, so that a profile's callbacks go out strictly in order
+ * (a later one waits while an earlier one is retried). DP_ERR_NOT_FOUND when none. */
+int dp_db_callback_next(struct dp_db *db, time_t now, struct dp_db_callback *out) DP_WUR;
+/* When the earliest callback that dp_db_callback_next could return is due (the head of a
+ * profile's queue); DP_ERR_NOT_FOUND when nothing is queued. */
+int dp_db_callback_next_time(struct dp_db *db, time_t *at) DP_WUR;
+/* Marks a callback acknowledged (2xx) at `now`. */
+int dp_db_callback_delivered(struct dp_db *db, int64_t id, time_t now) DP_WUR;
+/* Records a failed send: attempts + 1, not before next_at, and why. */
+int dp_db_callback_failed(struct dp_db *db, int64_t id, time_t next_at, const char *error) DP_WUR;
+typedef int (*dp_db_callback_cb)(void *ctx, const struct dp_db_callback *c);
+/* Every callback (delivered ones too when include_delivered) in queue order; a non-zero
+ * return from cb stops the walk and is returned. */
+int dp_db_callback_list(struct dp_db *db, bool include_delivered, dp_db_callback_cb cb,
+			void *ctx) DP_WUR;
+/* Deletes callbacks delivered before `before`; *n (may be NULL) receives how many. */
+int dp_db_callback_purge(struct dp_db *db, time_t before, size_t *n) DP_WUR;
+
 #endif

@@ -7,6 +7,7 @@
 #include "pki/asn1/tlv.h"
 #include "pki/base/log.h"
 #include "pki/crypto/ecdsa.h"
+#include "smdp/es2_callbacks.h"
 #include "smdp/es9.h"
 
 enum { M_TID, M_RESPONSE };
@@ -134,6 +135,21 @@ out:
 	return r;
 }
 
+/* Ends an order (expiry, attempts) and reports ES2+ notification point 1 with the
+ * refusal's codes (issue 7 item 4). */
+static int fail_order(struct dp_smdp *smdp, const struct dp_db_order *o, enum dp_profile_event ev,
+		      enum dp_es9_status st, const char *why)
+{
+	struct dp_es2_report rep;
+	int r = dp_es2_report_es9(&rep, DP_ES2_POINT_ELIGIBILITY, st);
+	if (r)
+		return r;
+	dp_es2_callbacks_expect(&rep);
+	r = dp_db_order_fail(smdp->db, o->id, ev, why);
+	dp_es2_callbacks_expect(NULL);
+	return r;
+}
+
 /* The order checks that need no write (SGP.22 5.6.3 / es2-lifecycle-sgp32.md 2.2):
  * expiry and attempts end the order; EID and state refuse. */
 static int check_order(struct dp_smdp *smdp, struct dp_es9_reply *rp,
@@ -144,7 +160,7 @@ static int check_order(struct dp_smdp *smdp, struct dp_es9_reply *rp,
 	if (o->eid[0] != '\0' && strcmp(o->eid, eid) != 0)
 		return dp_es9_refuse(rp, DP_ES9_EID_REFUSED, "the order is for another eUICC");
 	if (o->expires_at != 0 && now > o->expires_at) {
-		r = dp_db_order_fail(smdp->db, o->id, DP_EV_ORDER_EXPIRED, "order expired");
+		r = fail_order(smdp, o, DP_EV_ORDER_EXPIRED, DP_ES9_ORDER_EXPIRED, "order expired");
 		if (r && r != DP_ERR_DB_STATE)
 			return r;
 		return dp_es9_refuse(rp, DP_ES9_ORDER_EXPIRED, "at %lld", (long long)o->expires_at);
@@ -154,7 +170,8 @@ static int check_order(struct dp_smdp *smdp, struct dp_es9_reply *rp,
 	if (o->profile_eid[0] != '\0' && strcmp(o->profile_eid, eid) != 0)
 		return dp_es9_refuse(rp, DP_ES9_EID_OTHER_BOUND, "profile %s", o->iccid);
 	if (o->attempts >= o->max_attempts) {
-		r = dp_db_order_fail(smdp->db, o->id, DP_EV_RETRIES_EXHAUSTED, "attempts used up");
+		r = fail_order(smdp, o, DP_EV_RETRIES_EXHAUSTED, DP_ES9_ORDER_RETRIES,
+			       "attempts used up");
 		if (r && r != DP_ERR_DB_STATE)
 			return r;
 		return dp_es9_refuse(rp, DP_ES9_ORDER_RETRIES, "%u of %u", o->attempts,
@@ -321,10 +338,15 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 		goto out;
 	r = eligible(&rp, &a.info2, &p);
 	if (r == DP_ES9_REFUSED) {
+		/* ES2+ notification point 1 when the order ends (a pool claim goes back) */
+		struct dp_es2_report rep;
+		if (!o.pool && dp_es2_report_es9(&rep, DP_ES2_POINT_ELIGIBILITY, rp.status) == DP_OK)
+			dp_es2_callbacks_expect(&rep);
 		int r2 = dp_db_session_finish(
 			smdp->db, s.tid, s.tid_len,
 			o.pool ? DP_EV_SESSION_POSTPONED : DP_EV_ELIGIBILITY_FAILED,
 			DP_PROFILE_STATE_COUNT, rp.detail);
+		dp_es2_callbacks_expect(NULL);
 		if (r2)
 			dp_log_warn(DP_LOG_ES9, "ending the session: %s", dp_err_detail());
 		goto out;

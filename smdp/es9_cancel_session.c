@@ -10,6 +10,7 @@
 #include "pki/asn1/tlv.h"
 #include "pki/base/log.h"
 #include "pki/crypto/ecdsa.h"
+#include "smdp/es2_callbacks.h"
 #include "smdp/es9.h"
 
 enum { M_TID, M_RESPONSE };
@@ -59,6 +60,8 @@ int dp_es9_cancel_session(void *ctx, const struct dp_http_request *hreq,
 		goto out;
 	}
 	enum dp_profile_event ev = DP_EV_SESSION_POSTPONED;
+	struct dp_es2_report rep;
+	bool report = false;
 	if (ok.tag == 0x81) {
 		/* the eUICC has no session any more (e.g. after a failed load): end ours */
 		snprintf(why, sizeof(why), "cancelSession: the eUICC answered error %u",
@@ -102,14 +105,26 @@ int dp_es9_cancel_session(void *ctx, const struct dp_http_request *hreq,
 			r = dp_es9_refuse(&rp, DP_ES9_SMDP_OID, "'%s' (ours is %s)", oid, smdp->oid);
 			goto out;
 		}
-		if (reason_is_final(reason))
+		if (reason_is_final(reason)) {
 			ev = DP_EV_SESSION_CANCELLED;
+			/* ES2+: the order ends; reported at point 1 before the BPP went out, at
+			 * point 4 after (our choice: the reference names no point) */
+			r = dp_es2_report_failed(&rep,
+						 s.stage == DP_DB_STAGE_BOUND ? DP_ES2_POINT_INSTALLATION
+									      : DP_ES2_POINT_ELIGIBILITY,
+						 dp_es2_progress_for_cancel(reason));
+			if (r)
+				goto out;
+			report = true;
+		}
 		snprintf(why, sizeof(why), "cancelSession reason %llu", (unsigned long long)reason);
 	}
 	/* a session before authenticateClient has no profile yet */
+	dp_es2_callbacks_expect(report ? &rep : NULL);
 	r = dp_db_session_finish(smdp->db, s.tid, s.tid_len,
 				 s.profile_id != 0 ? ev : DP_PROFILE_EVENT_COUNT,
 				 DP_PROFILE_STATE_COUNT, why);
+	dp_es2_callbacks_expect(NULL);
 	if (r == DP_ERR_NOT_FOUND) {
 		r = dp_es9_refuse(&rp, DP_ES9_TRANSACTION_ID, "%s", dp_err_detail());
 		goto out;

@@ -9,6 +9,7 @@
 #include "pki/base/secure.h"
 #include "pki/crypto/ecdsa.h"
 #include "smdp/bpp.h"
+#include "smdp/es2_callbacks.h"
 #include "smdp/es9.h"
 
 enum { M_TID, M_RESPONSE };
@@ -130,7 +131,14 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 			goto out;
 		if (f.len != 32 || !dp_ct_equal(f.value, want, 32)) {
 			bool exhausted = false;
+			/* ES2+ notification point 2, used only when the retries run out */
+			struct dp_es2_report rep;
+			r = dp_es2_report_es9(&rep, DP_ES2_POINT_CONFIRMATION, DP_ES9_CC_RETRIES);
+			if (r)
+				goto out;
+			dp_es2_callbacks_expect(&rep);
 			r = dp_db_session_cc_failure(smdp->db, &s, &exhausted);
+			dp_es2_callbacks_expect(NULL);
 			if (r)
 				goto out;
 			r = exhausted ? dp_es9_refuse(&rp, DP_ES9_CC_RETRIES, "%u allowed",
@@ -187,7 +195,10 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 		if (r)
 			goto out;
 		memcpy(s.otpk_euicc, otpk.value, otpk.len);
+		/* ES2+ notification point 3: the BPP is delivered */
+		dp_es2_callbacks_expect(&(struct dp_es2_report){ .point = DP_ES2_POINT_BPP_DOWNLOAD });
 		r = dp_db_session_bind(smdp->db, &s);
+		dp_es2_callbacks_expect(NULL);
 		if (r == DP_ERR_NOT_FOUND) {
 			r = dp_es9_refuse(&rp, DP_ES9_TRANSACTION_ID, "%s", dp_err_detail());
 			goto out;

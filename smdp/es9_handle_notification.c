@@ -10,6 +10,7 @@
 #include "pki/base/log.h"
 #include "pki/crypto/ecdsa.h"
 #include "profilegen/profilegen.h"
+#include "smdp/es2_callbacks.h"
 #include "smdp/es9.h"
 
 enum { M_NOTIFICATION };
@@ -149,10 +150,22 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 			 reason);
 	}
 	/* the session takes one result; a repeated delivery finds it ended */
+	/* ES2+ notification point 4 with the PIR as resultData */
+	struct dp_es2_report rep = { .point = DP_ES2_POINT_INSTALLATION };
+	if (!success) {
+		r = dp_es2_report_failed(&rep, DP_ES2_POINT_INSTALLATION,
+					 DP_ES2_PROGRESS_INSTALL_FAILED);
+		if (r)
+			goto out;
+	}
+	rep.result_data = b->data;
+	rep.result_len = b->len;
+	dp_es2_callbacks_expect(&rep);
 	r = dp_db_session_install_result(smdp->db, tid.value, tid.len, success, aid, aid_len,
 					 retry_allowed(reason) ? DP_EV_INSTALL_RETRY
 							       : DP_EV_INSTALL_FAILED,
 					 what);
+	dp_es2_callbacks_expect(NULL);
 	if (r == DP_ERR_NOT_FOUND || r == DP_ERR_DB_STATE) {
 		dp_log_info(DP_LOG_ES9, "handleNotification tid=%s: %s (%s); not applied again",
 			    rp->tid_hex, what, dp_err_detail());

@@ -17,6 +17,7 @@
 #include "smdp/admin.h"
 #include "smdp/config.h"
 #include "smdp/db.h"
+#include "smdp/es2_callbacks.h"
 #include "smdp/es9_routes.h"
 #include "smdp/http.h"
 #include "smdp/server.h"
@@ -225,6 +226,7 @@ static int cmd_serve(int argc, char **argv)
 	char *cert_pem = NULL, *key_pem = NULL;
 	struct dp_db *db = NULL;
 	struct dp_http_server *srv = NULL;
+	struct dp_es2_callbacks *callbacks = NULL;
 	struct dp_smdp smdp = { .cfg = &cfg };
 	struct endpoint endpoints[ENDPOINTS_MAX];
 	size_t n_endpoints = 0;
@@ -325,6 +327,24 @@ static int cmd_serve(int argc, char **argv)
 		r = dp_smdp_load_pki(&cfg, &smdp.ci, smdp.oid);
 	if (r)
 		goto out;
+	/* ES2+ progress callbacks: queued by the order book's change hook, sent by their own
+	 * thread (started below, before the first request) */
+	struct dp_es2_callbacks_options cbo = {
+		.requester = smdp.oid,
+		.default_url = cfg.callback_default_url,
+		.ca_file = cfg.callback_ca_file,
+		.client_cert = cfg.callback_client_cert,
+		.client_key = cfg.callback_client_key,
+		.timeout_s = cfg.callback_timeout_s,
+		.retry_min_s = cfg.callback_retry_min_s,
+		.retry_max_s = cfg.callback_retry_max_s,
+		.keep_s = cfg.callback_keep_s,
+	};
+	r = dp_es2_callbacks_new(db, &cbo, &callbacks);
+	if (r == DP_OK)
+		r = dp_es2_callbacks_start(callbacks);
+	if (r)
+		goto out;
 
 	/* Block the stop signals before the server threads start, so only sigwait sees them. */
 	sigset_t stop;
@@ -388,6 +408,7 @@ out:
 		endpoint_stop(&endpoints[i]);
 	free(endpoint_specs);
 	dp_http_stop(srv);
+	dp_es2_callbacks_free(callbacks);
 	dp_ci_store_free(smdp.ci);
 	dp_db_close(db);
 	dp_free_secret_str(key_pem);
