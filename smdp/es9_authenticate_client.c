@@ -23,10 +23,12 @@ struct auth_response {
 	struct dp_tlv tid, address, challenge, info2, ctx;
 	bool has_matching_id;
 	char matching_id[DP_DB_MATCHING_ID_MAX + 1];
+	bool euicc_error; /* the error alternative; tid is its transactionId */
 };
 
 /* BF38 A0 { 30 euiccSigned1, 5F37 euiccSignature1, 30 CERT.EUICC, 30 CERT.EUM (, v3 more) };
- * the error alternative A1 { 80 tid, 02 authenticateErrorCode } is refused. */
+ * the error alternative A1 { 80 tid, 02 authenticateErrorCode } is refused (and ends the
+ * session it names, in the handler). */
 static int slice(struct dp_es9_reply *rp, const struct dp_buf *b, struct auth_response *a)
 {
 	struct dp_tlv top, ok;
@@ -45,6 +47,7 @@ static int slice(struct dp_es9_reply *rp, const struct dp_buf *b, struct auth_re
 		unsigned v = dp_tlv_find(ok.value, ok.len, 0x02, &code) == DP_OK && code.len == 1
 				     ? code.value[0]
 				     : 0;
+		a->euicc_error = dp_tlv_find(ok.value, ok.len, 0x80, &a->tid) == DP_OK;
 		return dp_es9_refuse(rp, DP_ES9_EUICC_SIGNATURE,
 				     "the eUICC refused AuthenticateServer (authenticateErrorCode %u)",
 				     v);
@@ -221,6 +224,14 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 	if (r)
 		goto out;
 	r = slice(&rp, &req.v[M_RESPONSE].bytes, &a);
+	if (r == DP_ES9_REFUSED && a.euicc_error && a.tid.len == tid->len &&
+	    memcmp(a.tid.value, tid->data, tid->len) == 0) {
+		/* the eUICC dropped this session: end ours too (download-path.md 5.3 step 1);
+		 * no profile was chosen yet, the order is untouched */
+		if (dp_db_session_finish(smdp->db, s.tid, s.tid_len, DP_PROFILE_EVENT_COUNT,
+					 DP_PROFILE_STATE_COUNT, rp.detail) != DP_OK)
+			dp_log_warn(DP_LOG_ES9, "ending the session: %s", dp_err_detail());
+	}
 	if (r)
 		goto out;
 

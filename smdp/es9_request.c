@@ -50,7 +50,12 @@ static int read_member(const struct dp_es9_member *m, json_t *val, struct dp_buf
 			out->len--;
 		return r;
 	case DP_ES9_KIND_TID:
-		if (len == 0 || len > 32 || dp_hex_decode_buf(text, len, out) != DP_OK)
+		/* the length on its own: the decoder's detail only explains a bad digit */
+		if (len == 0 || len > 32 || len % 2 != 0)
+			return refuse(status, DP_ES9_INVALID_INPUT,
+				      "%s: expected 1..16 octets in hex (%zu hex digits)", m->name,
+				      len);
+		if (dp_hex_decode_buf(text, len, out) != DP_OK)
 			return refuse(status, DP_ES9_INVALID_INPUT,
 				      "%s: expected 1..16 octets in hex (%s)", m->name,
 				      dp_err_detail());

@@ -301,6 +301,8 @@ static void call_full(const char *function, const char *ctype, const char *admin
 			assert_int_equal(json_object_size(o), 1);
 		json_decref(o);
 	}
+	const char *text;
+	assert_int_equal(dp_buf_cstr(&resp.body, &text), DP_OK);
 	res->body = resp.body;
 }
 
@@ -582,7 +584,13 @@ static char *unknown_tid(void)
  * length, not hex, not a string (1.6/2.1), missing (1.6/2.2), unknown (8.10.1/3.9). */
 static void tid_refusals(const char *function, const struct dp_buf *valid)
 {
-	refused_take(function, body_edit(valid, "transactionId", ""), "1.6", "2.1");
+	char *e = body_edit(valid, "transactionId", "");
+	struct result res;
+	call(function, e, &res);
+	/* the detail names the real fault, not a stale one */
+	assert_non_null(strstr((const char *)res.body.data, "(0 hex digits)"));
+	dp_buf_deinit(&res.body);
+	refused_take(function, e, "1.6", "2.1");
 	refused_take(function,
 		     body_edit(valid, "transactionId", "00112233445566778899AABBCCDDEEFF00"), "1.6",
 		     "2.1");
@@ -771,6 +779,21 @@ static void initiate_authentication_malformed(void **state)
 
 /* ---- authenticateClient ---- */
 
+/* An eUICC's error answer: TLV(tag, A1 { 80 tid, 02 invalidSignature(2) }). */
+static void euicc_error_of(uint32_t tag, const uint8_t tid[16], struct dp_buf *out)
+{
+	struct dp_buf v, a1;
+	dp_buf_init(&v, 64);
+	dp_buf_init(&a1, 64);
+	dp_buf_init(out, 64);
+	assert_int_equal(dp_tlv_append(&v, 0x80, tid, 16), DP_OK);
+	assert_int_equal(dp_tlv_append(&v, 0x02, "\x02", 1), DP_OK);
+	assert_int_equal(dp_tlv_append(&a1, 0xA1, v.data, v.len), DP_OK);
+	assert_int_equal(dp_tlv_append(out, tag, a1.data, a1.len), DP_OK);
+	dp_buf_deinit(&v);
+	dp_buf_deinit(&a1);
+}
+
 static void authenticate_client_malformed(void **state)
 {
 	struct device d;
@@ -804,22 +827,13 @@ static void authenticate_client_malformed(void **state)
 	refused_take(f, body_edit(&valid, m, t), "1.6", "2.1");
 	free(t);
 	dp_buf_deinit(&x);
-	/* the eUICC's error alternative: refused as its signature failure */
-	struct dp_tlv tid_tlv = tlv_child(&asr, 2, 0);
-	struct dp_tlv tid_in;
-	assert_int_equal(dp_tlv_find(tid_tlv.value, tid_tlv.len, 0x80, &tid_in), DP_OK);
-	dp_buf_init(&y, 64);
-	assert_int_equal(dp_buf_append(&y, tid_in.raw, tid_in.raw_len), DP_OK);
-	assert_int_equal(dp_tlv_append(&y, 0x02, "\x02", 1), DP_OK);
-	dp_buf_init(&x, 128);
-	assert_int_equal(dp_tlv_append(&x, 0xA1, y.data, y.len), DP_OK);
-	dp_buf_reset(&y);
-	assert_int_equal(dp_tlv_append(&y, 0xBF38, x.data, x.len), DP_OK);
-	t = b64(y.data, y.len);
+	/* the eUICC's error alternative naming another transactionId: refused, and this
+	 * session goes on */
+	euicc_error_of(0xBF38, other16, &x);
+	t = b64(x.data, x.len);
 	refused_take(f, body_edit(&valid, m, t), "8.1", "6.1");
 	free(t);
 	dp_buf_deinit(&x);
-	dp_buf_deinit(&y);
 	/* euiccSignature1 truncated or wrong */
 	struct dp_tlv sig = tlv_child(&asr, 2, 1);
 	for (int trunc = 0; trunc < 2; trunc++) {
@@ -943,6 +957,51 @@ static void authenticate_client_malformed(void **state)
 	dp_buf_deinit(&foreign_eum);
 	dp_buf_deinit(&our_eum);
 	dp_buf_deinit(&asr);
+	dp_buf_deinit(&valid);
+	device_free(&d);
+}
+
+/* The eUICC's AuthenticateServer error for this session ends the session (download-path.md
+ * 5.3 step 1); the order is untouched and a new session works. */
+static void authenticate_client_euicc_error(void **state)
+{
+	struct device d;
+	struct dp_buf valid, x;
+	struct dp_db_session s;
+	char mid[16], iccid[21];
+	(void)state;
+	device_new(&d);
+	new_order(mid, iccid);
+	const char *f = "authenticateClient";
+	assert_int_equal(dp_lpa_initiate_authentication(d.lpa, ADDRESS), DP_OK);
+	CAPTURE(&d, &valid, dp_lpa_authenticate_client(d.lpa, mid));
+	session_of(d.lpa, &s);
+	euicc_error_of(0xBF38, s.tid, &x);
+	char *t = b64(x.data, x.len);
+	char *before = snapshot();
+	char *b = body_edit(&valid, "authenticateServerResponse", t);
+	struct result res;
+	call(f, b, &res);
+	assert_string_equal(res.subject, "8.1");
+	assert_string_equal(res.reason, "6.1");
+	dp_buf_deinit(&res.body);
+	/* the session is gone from the open ones; nothing else changed */
+	char *after = snapshot(), line[80];
+	snprintf(line, sizeof(line), "S %s stage 1", dp_lpa_transaction_id(d.lpa));
+	char *at = strstr(before, line);
+	assert_non_null(at);
+	memmove(at, strchr(at, '\n') + 1, strlen(strchr(at, '\n') + 1) + 1);
+	assert_string_equal(before, after);
+	refused(f, (const char *)valid.data, "8.10.1", "3.9");
+	assert_int_equal(state_of(iccid), DP_PROFILE_RELEASED);
+	assert_int_equal(dp_lpa_initiate_authentication(d.lpa, ADDRESS), DP_OK);
+	assert_int_equal(dp_lpa_authenticate_client(d.lpa, mid), DP_OK);
+	free(before);
+	free(after);
+	free(b);
+	free(t);
+	dp_buf_deinit(&x);
+	dp_db_session_deinit(&s);
 	dp_buf_deinit(&valid);
 	device_free(&d);
 }
@@ -1369,6 +1428,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(initiate_authentication_malformed),
 	    cmocka_unit_test(authenticate_client_malformed),
+	    cmocka_unit_test(authenticate_client_euicc_error),
 	    cmocka_unit_test(get_bound_profile_package_malformed),
 	    cmocka_unit_test(get_bound_profile_package_euicc_error),
 	    cmocka_unit_test(handle_notification_malformed),
