@@ -99,6 +99,16 @@ static const struct option_def options[] = {
 	  "longest wait between two tries of a callback (retried until a 2xx)" },
 	{ "callback_keep_s", OPT_UINT, OFF(callback_keep_s), "604800", 0, 31536000,
 	  "seconds a delivered callback stays in the database (for the record)" },
+	/* ES2+ operators and their mutual-TLS listener (es2.h, docs/es2plus.md) */
+	{ "operators_file", OPT_STRING, OFF(operators_file), "", 0, 0,
+	  "YAML file of the ES2+ operators (id, client certificate, callback URL; see "
+	  "docs/es2plus.md); empty: no ES2+ listener" },
+	{ "es2_listen", OPT_STRING, OFF(es2_listen), "127.0.0.1:8444", 0, 0,
+	  "HOST:PORT or [IPv6]:PORT of the ES2+ listener (mutual TLS); port 0 picks a free "
+	  "port; never the ES9+ port, which must not ask for client certificates" },
+	{ "es2_ca_certs", OPT_STRING, OFF(es2_ca_certs), "", 0, 0,
+	  "PEM files of the CAs that issue operator client certificates, comma-separated; "
+	  "empty: the ci-cert.pem of each pki_dirs folder" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -264,6 +274,15 @@ int dp_config_validate(const struct dp_config *c)
 						 "(or plain_http: true behind a TLS proxy)");
 	if (c->state_dir[0] == '\0')
 		return dp_err_set(DP_ERR_CONFIG, "state_dir is empty");
+	/* one port cannot both ask ES2+ clients for a certificate and never ask ES9+ ones */
+	size_t el = strlen(c->es2_listen);
+	bool any_port = el >= 2 && strcmp(c->es2_listen + el - 2, ":0") == 0;
+	if (c->operators_file[0] != '\0' && strcmp(c->es2_listen, c->listen) == 0 && !any_port)
+		return dp_err_set(DP_ERR_CONFIG, "es2_listen must differ from listen: ES9+ never "
+						 "asks for a client certificate");
+	if (c->operators_file[0] != '\0' && c->plain_http)
+		return dp_err_set(DP_ERR_CONFIG, "ES2+ (operators_file) needs TLS: operators are "
+						 "identified by their client certificates");
 	if ((c->callback_client_cert[0] == '\0') != (c->callback_client_key[0] == '\0'))
 		return dp_err_set(DP_ERR_CONFIG, "callback_client_cert and callback_client_key go "
 						 "together");

@@ -47,6 +47,11 @@ struct dp_config {
 	unsigned callback_retry_min_s; /* first retry; doubles per failure ... */
 	unsigned callback_retry_max_s; /* ... up to this */
 	unsigned callback_keep_s;      /* delivered callbacks are kept this long */
+	/* ES2+ operators and their mutual-TLS listener (es2.h, docs/es2plus.md) */
+	char *operators_file;          /* YAML of operators; "" = no ES2+ listener */
+	char *es2_listen;              /* HOST:PORT of the ES2+ listener (its own port) */
+	char *es2_ca_certs;            /* PEM CAs of operator client certificates,
+					* comma-separated; "" = the ci-cert.pem of pki_dirs */
 };
 
 /* Fills every option with its default. */

@@ -13,7 +13,7 @@
 #include "pki/base/secure.h"
 
 #define SCHEMA_VERSION 3
-#define STMT_CACHE 64
+#define STMT_CACHE 128
 #define BLOB_MAX (16 * 1024 * 1024)
 
 struct stmt_slot {
@@ -1861,4 +1861,331 @@ int dp_db_callback_purge(struct dp_db *db, time_t before, size_t *n)
 	if (r == DP_OK && n != NULL)
 		*n = (size_t)sqlite3_changes(db->conn);
 	return end(db, r);
+}
+
+/* ---- ES2+ (operators' orders; contract in db.h) ---- */
+
+/* What the ES2+ functions need of a profile, read inside their transaction. */
+struct es2_profile {
+	int64_t id;
+	enum dp_profile_state state;
+	char type[DP_DB_TEXT_MAX + 1];
+	char eid[DP_DB_EID_LEN + 1];
+	int64_t last_order;
+};
+
+/* The profile of iccid if it is owner's; *outcome says why not otherwise. */
+static int es2_profile(struct dp_db *db, const char *iccid, const char *owner,
+		       struct es2_profile *p, enum dp_db_es2_outcome *outcome)
+{
+	static const char q[] = "SELECT id, state, profile_type, owner, eid, coalesce(last_order, 0)"
+				" FROM profiles WHERE iccid = ?1";
+	sqlite3_stmt *st;
+	char who[DP_DB_TEXT_MAX + 1];
+	int r = prep(db, q, &st);
+	if (r)
+		return r;
+	bind_str(st, 1, iccid);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		p->id = sqlite3_column_int64(st, 0);
+		p->state = (enum dp_profile_state)sqlite3_column_int(st, 1);
+		col_text(st, 2, p->type, sizeof(p->type));
+		col_text(st, 3, who, sizeof(who));
+		col_text(st, 4, p->eid, sizeof(p->eid));
+		p->last_order = sqlite3_column_int64(st, 5);
+		/* an operator sees only its own profiles */
+		*outcome = strcmp(who, owner) == 0 ? DP_DB_ES2_OK : DP_DB_ES2_NOT_OWNER;
+	} else if (rc == SQLITE_DONE) {
+		*outcome = DP_DB_ES2_ICCID_UNKNOWN;
+	} else {
+		r = sql_err(db, "profile");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+/* By type: the operator's first Available profile, else why there is none. */
+static int es2_profile_by_type(struct dp_db *db, const char *type, const char *owner,
+			       int64_t *id, char *iccid, enum dp_db_es2_outcome *outcome)
+{
+	static const char q_first[] = "SELECT id, iccid FROM profiles WHERE profile_type = ?1"
+				      " AND owner = ?2 AND state = ?3 ORDER BY id LIMIT 1";
+	static const char q_count[] = "SELECT count(*), coalesce(sum(owner = ?2), 0) FROM profiles"
+				      " WHERE profile_type = ?1";
+	sqlite3_stmt *st;
+	int r = prep(db, q_first, &st);
+	if (r)
+		return r;
+	bind_str(st, 1, type);
+	bind_str(st, 2, owner);
+	sqlite3_bind_int(st, 3, DP_PROFILE_AVAILABLE);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		col_text(st, 1, iccid, DP_DB_ICCID_MAX + 1);
+		*outcome = DP_DB_ES2_OK;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return DP_OK;
+	if (rc != SQLITE_DONE)
+		return sql_err(db, "profile by type");
+	r = prep(db, q_count, &st);
+	if (r)
+		return r;
+	bind_str(st, 1, type);
+	bind_str(st, 2, owner);
+	rc = sqlite3_step(st);
+	int64_t all = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int64_t mine = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return sql_err(db, "profile type count");
+	*outcome = mine > 0  ? DP_DB_ES2_TYPE_EXHAUSTED
+		   : all > 0 ? DP_DB_ES2_TYPE_NOT_OWNER
+			     : DP_DB_ES2_TYPE_UNKNOWN;
+	return DP_OK;
+}
+
+/* A state change the table may refuse: DP_DB_ES2_STATE instead of an error. */
+static int es2_change(struct dp_db *db, int64_t profile_id, enum dp_profile_event ev,
+		      enum dp_profile_state hint, const char *owner, const char *why,
+		      enum dp_db_es2_outcome *outcome)
+{
+	int r = change_state(db, profile_id, ev, hint, owner, why, NULL);
+	if (r == DP_ERR_DB_STATE) {
+		*outcome = DP_DB_ES2_STATE;
+		return DP_OK;
+	}
+	return r;
+}
+
+/* Ends an ES2+ transaction: a refusal rolls back whatever came before it. */
+static int es2_end(struct dp_db *db, int r, enum dp_db_es2_outcome outcome)
+{
+	if (r == DP_OK && outcome != DP_DB_ES2_OK) {
+		(void)end(db, DP_ERR_DB_STATE); /* rolls back */
+		return DP_OK;
+	}
+	return end(db, r);
+}
+
+int dp_db_es2_download_order(struct dp_db *db, const struct dp_db_es2_download *d,
+			     enum dp_db_es2_outcome *outcome, char *iccid_out)
+{
+	static const char q_ins[] =
+		"INSERT INTO orders(profile_id, profile_type, max_attempts, cc_max_attempts, owner,"
+		" created_at) VALUES (?1, ?2, 0, 0, ?3, ?4)";
+	static const char q_link[] = "UPDATE profiles SET eid = ?2, last_order = ?3 WHERE id = ?1";
+	struct es2_profile p = { 0 };
+	char iccid[DP_DB_ICCID_MAX + 1] = "";
+	sqlite3_stmt *st;
+	*outcome = DP_DB_ES2_OK;
+	int r = begin(db);
+	if (r)
+		return r;
+	if (d->iccid != NULL) {
+		r = es2_profile(db, d->iccid, d->owner, &p, outcome);
+		if (r || *outcome != DP_DB_ES2_OK)
+			goto out;
+		snprintf(iccid, sizeof(iccid), "%s", d->iccid);
+		if (d->profile_type != NULL && strcmp(d->profile_type, p.type) != 0)
+			*outcome = DP_DB_ES2_TYPE_MISMATCH;
+		else if (p.state != DP_PROFILE_AVAILABLE)
+			*outcome = DP_DB_ES2_IN_USE;
+		if (*outcome != DP_DB_ES2_OK)
+			goto out;
+	} else {
+		r = es2_profile_by_type(db, d->profile_type != NULL ? d->profile_type : "", d->owner,
+					&p.id, iccid, outcome);
+		if (r || *outcome != DP_DB_ES2_OK)
+			goto out;
+	}
+	/* the order waits for confirmOrder, which gives matching ID, EID, code and limits */
+	r = prep(db, q_ins, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, p.id);
+	bind_str(st, 2, d->iccid != NULL ? p.type : d->profile_type);
+	bind_str(st, 3, d->owner);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	r = step_done(db, st, "order");
+	if (r)
+		goto out;
+	int64_t order_id = sqlite3_last_insert_rowid(db->conn);
+	/* bound first, so that the change (and its callback) names the EID */
+	r = prep(db, q_link, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, p.id);
+	bind_text(st, 2, d->eid);
+	sqlite3_bind_int64(st, 3, order_id);
+	r = step_done(db, st, "order profile");
+	if (r == DP_OK)
+		r = es2_change(db, p.id, DP_EV_DOWNLOAD_ORDER,
+			       d->eid != NULL ? DP_PROFILE_LINKED : DP_PROFILE_ALLOCATED, d->owner,
+			       d->eid != NULL ? d->eid : "", outcome);
+	if (r == DP_OK && *outcome == DP_DB_ES2_OK && iccid_out != NULL)
+		memcpy(iccid_out, iccid, sizeof(iccid));
+out:
+	return es2_end(db, r, *outcome);
+}
+
+/* The open order of a profile (its last one); DP_DB_ES2_STATE when it has none. */
+static int es2_open_order(struct dp_db *db, const struct es2_profile *p, char *matching_id,
+			  enum dp_db_es2_outcome *outcome)
+{
+	static const char q[] = "SELECT coalesce(matching_id, '') FROM orders"
+				" WHERE id = ?1 AND profile_id = ?2 AND closed = 0";
+	sqlite3_stmt *st;
+	int r = prep(db, q, &st);
+	if (r)
+		return r;
+	sqlite3_bind_int64(st, 1, p->last_order);
+	sqlite3_bind_int64(st, 2, p->id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_text(st, 0, matching_id, DP_DB_MATCHING_ID_MAX + 1);
+	if (rc == SQLITE_DONE) {
+		*outcome = DP_DB_ES2_STATE;
+		(void)dp_err_set(DP_ERR_DB_STATE, "the profile has no open order");
+	} else if (rc != SQLITE_ROW) {
+		r = sql_err(db, "open order");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+int dp_db_es2_confirm_order(struct dp_db *db, const struct dp_db_es2_confirm *c,
+			    enum dp_db_es2_outcome *outcome, char *eid_out)
+{
+	static const char q_upd[] =
+		"UPDATE orders SET matching_id = ?2, eid = ?3, cc_hash = ?4, expires_at = ?5,"
+		" max_attempts = ?6, cc_max_attempts = ?7, reuse_on_delete = ?8 WHERE id = ?1";
+	struct es2_profile p = { 0 };
+	char mid[DP_DB_MATCHING_ID_MAX + 1] = "", eid[DP_DB_EID_LEN + 1];
+	sqlite3_stmt *st;
+	*outcome = DP_DB_ES2_OK;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = es2_profile(db, c->iccid, c->owner, &p, outcome);
+	if (r || *outcome != DP_DB_ES2_OK)
+		goto out;
+	if (p.state != DP_PROFILE_ALLOCATED && p.state != DP_PROFILE_LINKED) {
+		*outcome = DP_DB_ES2_STATE;
+		(void)dp_err_set(DP_ERR_DB_STATE, "confirmOrder is not allowed for a profile in "
+				 "state %s", dp_profile_state_name(p.state));
+		goto out;
+	}
+	r = es2_open_order(db, &p, mid, outcome);
+	if (r || *outcome != DP_DB_ES2_OK)
+		goto out;
+	/* an EID given now binds, unless downloadOrder bound another */
+	if (c->eid != NULL && p.eid[0] != '\0' && strcmp(c->eid, p.eid) != 0) {
+		*outcome = DP_DB_ES2_EID_DIFFERENT;
+		goto out;
+	}
+	snprintf(eid, sizeof(eid), "%s", c->eid != NULL ? c->eid : p.eid);
+	bool no_mid = c->matching_id == NULL || c->matching_id[0] == '\0';
+	if (no_mid && eid[0] == '\0') {
+		*outcome = DP_DB_ES2_EID_MISSING;
+		goto out;
+	}
+	r = prep(db, q_upd, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, p.last_order);
+	bind_text(st, 2, no_mid ? NULL : c->matching_id);
+	bind_text(st, 3, eid);
+	bind_blob(st, 4, c->cc_hash, c->cc_hash != NULL ? 32 : 0);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)c->expires_at);
+	sqlite3_bind_int(st, 6, (int)c->max_attempts);
+	sqlite3_bind_int(st, 7, (int)c->cc_max_attempts);
+	sqlite3_bind_int(st, 8, c->reuse_on_delete);
+	r = step_done(db, st, "order confirmation");
+	if (r == DP_ERR_DB_EXISTS) {
+		/* the unique index of open orders' matching IDs */
+		*outcome = DP_DB_ES2_MATCHING_ID_TAKEN;
+		r = DP_OK;
+		goto out;
+	}
+	if (r == DP_OK)
+		r = set_profile_eid(db, p.id, eid);
+	if (r == DP_OK)
+		r = es2_change(db, p.id, DP_EV_CONFIRM_ORDER,
+			       c->release ? DP_PROFILE_RELEASED : DP_PROFILE_CONFIRMED, c->owner,
+			       no_mid ? "no matching ID" : c->matching_id, outcome);
+	if (r == DP_OK && eid_out != NULL)
+		memcpy(eid_out, eid, sizeof(eid));
+out:
+	return es2_end(db, r, *outcome);
+}
+
+int dp_db_es2_release_profile(struct dp_db *db, const char *owner, const char *iccid,
+			      enum dp_db_es2_outcome *outcome)
+{
+	struct es2_profile p = { 0 };
+	*outcome = DP_DB_ES2_OK;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = es2_profile(db, iccid, owner, &p, outcome);
+	if (r == DP_OK && *outcome == DP_DB_ES2_OK)
+		r = es2_change(db, p.id, DP_EV_RELEASE, DP_PROFILE_STATE_COUNT, owner, "", outcome);
+	return es2_end(db, r, *outcome);
+}
+
+int dp_db_es2_cancel_order(struct dp_db *db, const char *owner, const char *iccid,
+			   const char *eid, const char *matching_id, enum dp_profile_state final,
+			   enum dp_db_es2_outcome *outcome)
+{
+	static const char q_close[] = "UPDATE orders SET closed = 1 WHERE profile_id = ?1"
+				      " AND closed = 0";
+	static const char q_sessions[] =
+		"UPDATE sessions SET stage = 4, end_reason = 'order cancelled', otsk_dp = NULL"
+		" WHERE profile_id = ?1 AND stage < 4";
+	struct es2_profile p = { 0 };
+	char mid[DP_DB_MATCHING_ID_MAX + 1] = "";
+	sqlite3_stmt *st;
+	*outcome = DP_DB_ES2_OK;
+	int r = begin(db);
+	if (r)
+		return r;
+	r = es2_profile(db, iccid, owner, &p, outcome);
+	if (r || *outcome != DP_DB_ES2_OK)
+		goto out;
+	if (eid != NULL && p.eid[0] != '\0' && strcmp(eid, p.eid) != 0) {
+		*outcome = DP_DB_ES2_EID_DIFFERENT;
+		goto out;
+	}
+	if (matching_id != NULL) {
+		/* a profile without an open order has no matching ID to agree with */
+		r = es2_open_order(db, &p, mid, outcome);
+		if (r == DP_OK && (*outcome != DP_DB_ES2_OK || strcmp(mid, matching_id) != 0))
+			*outcome = DP_DB_ES2_MATCHING_ID_DIFFERENT;
+		if (r || *outcome != DP_DB_ES2_OK)
+			goto out;
+	}
+	r = es2_change(db, p.id, DP_EV_CANCEL_ORDER, final, owner, dp_profile_state_name(final),
+		       outcome);
+	if (r || *outcome != DP_DB_ES2_OK)
+		goto out;
+	/* back in the pool or retired: bound to nobody, no order, no session in flight */
+	r = set_profile_eid(db, p.id, NULL);
+	if (r == DP_OK)
+		r = prep(db, q_close, &st);
+	if (r == DP_OK) {
+		sqlite3_bind_int64(st, 1, p.id);
+		r = step_done(db, st, "order close");
+	}
+	if (r == DP_OK)
+		r = prep(db, q_sessions, &st);
+	if (r == DP_OK) {
+		sqlite3_bind_int64(st, 1, p.id);
+		r = step_done(db, st, "session end");
+	}
+out:
+	return es2_end(db, r, *outcome);
 }

@@ -330,4 +330,66 @@ int dp_db_callback_list(struct dp_db *db, bool include_delivered, dp_db_callback
 /* Deletes callbacks delivered before `before`; *n (may be NULL) receives how many. */
 int dp_db_callback_purge(struct dp_db *db, time_t before, size_t *n) DP_WUR;
 
+/* ---- ES2+ (SGP.22 5.3.1-5.3.4; es2-lifecycle-sgp32.md 2.1-2.5) ----
+ * The operator's side of an order: reserve (downloadOrder: Available -> Allocated, or
+ * Linked with an EID), confirm (-> Confirmed, or Released with releaseFlag), release
+ * (Confirmed -> Released), cancel (-> Available or Unavailable). Each checks that the
+ * profile is the operator's (owner). A refusal is not an error: the functions return DP_OK
+ * and say in *outcome what was wrong; negative values are failures of the store. */
+
+enum dp_db_es2_outcome {
+	DP_DB_ES2_OK,
+	DP_DB_ES2_ICCID_UNKNOWN,       /* no such profile */
+	DP_DB_ES2_NOT_OWNER,           /* the profile is another operator's */
+	DP_DB_ES2_IN_USE,              /* downloadOrder: the profile is not Available */
+	DP_DB_ES2_TYPE_MISMATCH,       /* downloadOrder: iccid and profileType disagree */
+	DP_DB_ES2_TYPE_UNKNOWN,        /* no profile of the type at all */
+	DP_DB_ES2_TYPE_NOT_OWNER,      /* profiles of the type exist, none the operator's */
+	DP_DB_ES2_TYPE_EXHAUSTED,      /* none of the operator's profiles of the type Available */
+	DP_DB_ES2_STATE,               /* the state table has no row for this */
+	DP_DB_ES2_EID_DIFFERENT,       /* another EID is bound to the profile */
+	DP_DB_ES2_EID_MISSING,         /* confirmOrder without matching ID needs an EID */
+	DP_DB_ES2_MATCHING_ID_TAKEN,   /* an open order already has this matching ID */
+	DP_DB_ES2_MATCHING_ID_DIFFERENT, /* cancelOrder: not the order's matching ID */
+};
+
+/* downloadOrder: one of iccid / profile_type (both: they must agree). The first Available
+ * profile of the type owned by owner is chosen. iccid_out (DP_DB_ICCID_MAX + 1 bytes)
+ * receives the profile's ICCID. */
+struct dp_db_es2_download {
+	const char *owner;        /* the operator's id (also the history's actor) */
+	const char *iccid;        /* NULL: by profile_type */
+	const char *profile_type; /* NULL: by iccid */
+	const char *eid;          /* NULL: Allocated; else Linked to this eUICC */
+};
+int dp_db_es2_download_order(struct dp_db *db, const struct dp_db_es2_download *d,
+			     enum dp_db_es2_outcome *outcome, char *iccid_out) DP_WUR;
+
+/* confirmOrder of an Allocated or Linked profile. */
+struct dp_db_es2_confirm {
+	const char *owner;
+	const char *iccid;
+	const char *eid;          /* NULL: the one bound at downloadOrder, if any */
+	const char *matching_id;  /* "" or NULL: none (default SM-DP+; needs an EID) */
+	const uint8_t *cc_hash;   /* SHA-256 of the confirmation code, or NULL */
+	bool release;             /* releaseFlag: Released at once, else Confirmed */
+	time_t expires_at;        /* 0: never */
+	unsigned max_attempts, cc_max_attempts;
+	bool reuse_on_delete;
+};
+/* eid_out (DP_DB_EID_LEN + 1 bytes) receives the order's EID ("" when none). */
+int dp_db_es2_confirm_order(struct dp_db *db, const struct dp_db_es2_confirm *c,
+			    enum dp_db_es2_outcome *outcome, char *eid_out) DP_WUR;
+
+/* releaseProfile: Confirmed -> Released. */
+int dp_db_es2_release_profile(struct dp_db *db, const char *owner, const char *iccid,
+			      enum dp_db_es2_outcome *outcome) DP_WUR;
+
+/* cancelOrder: the profile goes to final (Available or Unavailable), unbound, its orders
+ * closed and its open ES9+ sessions ended. eid / matching_id (NULL: not given) must be
+ * the order's. */
+int dp_db_es2_cancel_order(struct dp_db *db, const char *owner, const char *iccid,
+			   const char *eid, const char *matching_id, enum dp_profile_state final,
+			   enum dp_db_es2_outcome *outcome) DP_WUR;
+
 #endif

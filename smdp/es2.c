@@ -90,8 +90,8 @@ static int check_text(const struct dp_es2_member *m, struct dp_es2_value *v, siz
 				      m->name);
 		return DP_OK;
 	case DP_ES2_KIND_ICCID: {
-		/* a 19-digit ICCID may come with a trailing F (pre-v2.2 habit): drop it */
-		if (len > 0 && (v->text[len - 1] == 'F' || v->text[len - 1] == 'f'))
+		/* a 19-digit ICCID may come padded with an F (pre-v2.2 habit): drop it */
+		if (len == 20 && (v->text[19] == 'F' || v->text[19] == 'f'))
 			v->text[--len] = '\0';
 		char norm[21];
 		for (size_t i = 0; i < len; i++) {

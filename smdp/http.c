@@ -5,6 +5,8 @@
 #include "smdp/http.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -31,11 +33,15 @@ struct dp_http_server {
 	void *ctx;
 	size_t body_max;
 	uint16_t port;
+	bool mutual_tls;             /* client_ca_pem was given */
+	dp_http_authorize authorize;
 };
 
 struct request_state {
 	struct dp_buf body;
 	bool too_large;
+	const uint8_t *client_cert; /* owned by the TLS session, which outlives the request */
+	size_t client_cert_len;
 };
 
 static enum MHD_Result send_simple(struct MHD_Connection *c, unsigned status, const char *text)
@@ -71,6 +77,8 @@ static enum MHD_Result dispatch(struct dp_http_server *s, struct MHD_Connection 
 		.admin_protocol = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Admin-Protocol"),
 		.body = st->body.data,
 		.body_len = st->body.len,
+		.client_cert = st->client_cert,
+		.client_cert_len = st->client_cert_len,
 	};
 	struct dp_http_response resp = { .status = 200 };
 	dp_buf_init(&resp.body, (size_t)16 << 20);
@@ -99,6 +107,53 @@ static enum MHD_Result dispatch(struct dp_http_server *s, struct MHD_Connection 
 	return ret;
 }
 
+/* Mutual TLS: the client's certificate, GnuTLS's verdict on it and the authorize hook.
+ * libmicrohttpd with HTTPS_MEM_TRUST only requests a certificate, so a client without
+ * one, with an expired one or one from another CA has completed the handshake and is
+ * refused here (dependencies.md 2.2). why receives the reason for the log. */
+static bool client_allowed(struct dp_http_server *s, struct MHD_Connection *c,
+			   struct request_state *st, char *why, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL) {
+		snprintf(why, cap, "no TLS session");
+		return false;
+	}
+	gnutls_session_t gs = (gnutls_session_t)ci->tls_session;
+	unsigned int n = 0, status = 0;
+	const gnutls_datum_t *peers = gnutls_certificate_get_peers(gs, &n);
+	if (peers == NULL || n == 0) {
+		snprintf(why, cap, "no client certificate");
+		return false;
+	}
+	/* chain to the trusted CAs, validity period, and a client-authentication purpose */
+	gnutls_typed_vdata_st purpose = { GNUTLS_DT_KEY_PURPOSE_OID,
+					  (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
+	int rc = gnutls_certificate_verify_peers(gs, &purpose, 1, &status);
+	if (rc < 0) {
+		snprintf(why, cap, "client certificate: %s", gnutls_strerror(rc));
+		return false;
+	}
+	if (status != 0) {
+		gnutls_datum_t text = { NULL, 0 };
+		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) ==
+		    0)
+			snprintf(why, cap, "client certificate: %s", (const char *)text.data);
+		else
+			snprintf(why, cap, "client certificate: verification status 0x%x", status);
+		gnutls_free(text.data);
+		return false;
+	}
+	if (s->authorize != NULL && s->authorize(s->ctx, peers[0].data, peers[0].size) != DP_OK) {
+		snprintf(why, cap, "%s", dp_err_detail());
+		return false;
+	}
+	st->client_cert = peers[0].data;
+	st->client_cert_len = peers[0].size;
+	return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -121,6 +176,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		dp_buf_init(&st->body, s->body_max);
 		*con_cls = st;
+		char why[256];
+		if (s->mutual_tls && !client_allowed(s, c, st, why, sizeof(why))) {
+			/* refused before any handler (and before the body is read) */
+			dp_log_warn(DP_LOG_HTTP, "%s %s -> 403 (%s)", method, url, why);
+			return send_simple(c, MHD_HTTP_FORBIDDEN,
+					   "a valid client certificate of a known operator is "
+					   "required\n");
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -204,6 +267,8 @@ int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_htt
 	s->n_routes = n_routes;
 	s->ctx = ctx;
 	s->body_max = cfg->body_max;
+	s->mutual_tls = cfg->client_ca_pem != NULL;
+	s->authorize = cfg->authorize;
 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -232,6 +297,13 @@ int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_htt
 						     (void *)cfg->tls_key_pem };
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
 						     (void *)TLS_PRIORITIES };
+		/* asks for (but does not demand) a client certificate: see client_allowed */
+		if (cfg->client_ca_pem != NULL)
+			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+							     (void *)cfg->client_ca_pem };
+	} else if (cfg->client_ca_pem != NULL) {
+		free(s);
+		return dp_err_set(DP_ERR_CONFIG, "client certificates need TLS (not plain HTTP)");
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 

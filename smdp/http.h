@@ -12,6 +12,10 @@
 #include "pki/base/buf.h"
 #include "pki/base/error.h"
 
+/* Mutual TLS: called before any handler with the verified client certificate (DER, the
+ * leaf); a non-zero return refuses the request with 403. */
+typedef int (*dp_http_authorize)(void *ctx, const uint8_t *der, size_t len);
+
 struct dp_http_listener_config {
 	const char *address;       /* "127.0.0.1", "::1", "0.0.0.0" */
 	uint16_t port;             /* 0 = any free port (see dp_http_port) */
@@ -22,6 +26,14 @@ struct dp_http_listener_config {
 	unsigned connection_timeout_s;
 	unsigned connection_limit;
 	size_t body_max;           /* larger bodies get 413 before any handler runs */
+	/* Mutual TLS (ES2+). NULL: no client certificate is asked for (ES9+). Else the CA
+	 * certificates (PEM text) client certificates must chain to. libmicrohttpd only
+	 * *requests* a certificate: the handshake succeeds without one, so every request is
+	 * checked here before any handler runs: a certificate must have been sent, GnuTLS's
+	 * verification of it (chain to these CAs, validity period) must be clean, and
+	 * authorize (may be NULL) must accept it; otherwise 403. */
+	const char *client_ca_pem;
+	dp_http_authorize authorize; /* ctx is the server's ctx */
 };
 
 struct dp_http_request {
@@ -31,6 +43,9 @@ struct dp_http_request {
 	const char *admin_protocol;   /* X-Admin-Protocol, NULL when absent */
 	const uint8_t *body;
 	size_t body_len;
+	/* the verified client certificate (DER) on a mutual-TLS listener, else NULL */
+	const uint8_t *client_cert;
+	size_t client_cert_len;
 };
 
 struct dp_http_response {

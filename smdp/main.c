@@ -18,6 +18,7 @@
 #include "smdp/config.h"
 #include "smdp/db.h"
 #include "smdp/es2_callbacks.h"
+#include "smdp/es2_routes.h"
 #include "smdp/es9_routes.h"
 #include "smdp/http.h"
 #include "smdp/server.h"
@@ -226,6 +227,9 @@ static int cmd_serve(int argc, char **argv)
 	char *cert_pem = NULL, *key_pem = NULL;
 	struct dp_db *db = NULL;
 	struct dp_http_server *srv = NULL;
+	struct dp_http_server *es2_srv = NULL; /* ES2+: its own port, mutual TLS */
+	struct dp_http_listener_config es2_lc;
+	char es2_addr[64], es2_note[32] = "", *es2_ca = NULL;
 	struct dp_es2_callbacks *callbacks = NULL;
 	struct dp_smdp smdp = { .cfg = &cfg };
 	struct endpoint endpoints[ENDPOINTS_MAX];
@@ -327,6 +331,10 @@ static int cmd_serve(int argc, char **argv)
 		r = dp_smdp_load_pki(&cfg, &smdp.ci, smdp.oid);
 	if (r)
 		goto out;
+	/* ES2+ operators (an empty registry without operators_file) */
+	r = dp_operators_load(cfg.operators_file, &smdp.operators);
+	if (r)
+		goto out;
 	/* ES2+ progress callbacks: queued by the order book's change hook, sent by their own
 	 * thread (started below, before the first request) */
 	struct dp_es2_callbacks_options cbo = {
@@ -363,13 +371,27 @@ static int cmd_serve(int argc, char **argv)
 	r = dp_smdp_address(&cfg, cert_pem, dp_http_port(srv), smdp.address);
 	if (r)
 		goto out;
+	/* ES2+ on its own port with mutual TLS: the ES9+ port never asks a device for a
+	 * client certificate (docs/es2plus.md) */
+	if (cfg.operators_file[0] != '\0') {
+		es2_lc = lc;
+		es2_lc.address = es2_addr;
+		r = parse_listen(cfg.es2_listen, es2_addr, sizeof(es2_addr), &es2_lc.port);
+		if (r == DP_ERR_USAGE)
+			r = dp_err_set(DP_ERR_CONFIG, "es2_listen: %s", dp_err_detail());
+		if (r == DP_OK)
+			r = dp_es2_listen(&smdp, &es2_lc, &es2_ca, &es2_srv);
+		if (r)
+			goto out;
+		snprintf(es2_note, sizeof(es2_note), " es2_port=%u", dp_http_port(es2_srv));
+	}
 	const char *scheme = lc.plain_http ? "http" : "https";
 	const char *lb = strchr(addr, ':') ? "[" : "", *rb = strchr(addr, ':') ? "]" : "";
 	dp_log_info(DP_LOG_MAIN, "database %s (SQLite, WAL)", db_path);
 	dp_log_info(DP_LOG_MAIN, "SM-DP+ address %s, OID %s, %zu CI(s)", smdp.address, smdp.oid,
 		    dp_ci_store_count(smdp.ci));
-	printf("smdp: ready %s://%s%s%s:%u%s address=%s port=%u\n", scheme, lb, addr, rb,
-	       dp_http_port(srv), DP_ES9_PREFIX, smdp.address, dp_http_port(srv));
+	printf("smdp: ready %s://%s%s%s:%u%s address=%s port=%u%s\n", scheme, lb, addr, rb,
+	       dp_http_port(srv), DP_ES9_PREFIX, smdp.address, dp_http_port(srv), es2_note);
 	endpoint_specs = strdup(cfg.endpoints);
 	if (endpoint_specs == NULL) {
 		r = dp_err_set(DP_ERR_NOMEM, "endpoints");
@@ -407,8 +429,11 @@ out:
 	for (size_t i = 0; i < n_endpoints; i++)
 		endpoint_stop(&endpoints[i]);
 	free(endpoint_specs);
+	dp_http_stop(es2_srv);
+	free(es2_ca);
 	dp_http_stop(srv);
 	dp_es2_callbacks_free(callbacks);
+	dp_operators_free(smdp.operators);
 	dp_ci_store_free(smdp.ci);
 	dp_db_close(db);
 	dp_free_secret_str(key_pem);

@@ -194,6 +194,8 @@ int dp_operators_load(const char *path, struct dp_operators **out)
 	}
 	dp_buf_init(&text, 1 << 20);
 	r = dp_buf_read_file(&text, path);
+	if (r == DP_OK && text.len == 0)
+		r = dp_err_set(DP_ERR_CONFIG, "%s:1:1: empty file (expected 'operators:')", path);
 	if (r)
 		goto out;
 	if (!yaml_parser_initialize(&p)) {

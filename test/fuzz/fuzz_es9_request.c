@@ -16,7 +16,7 @@ static const struct dp_es9_member spec[] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dp_http_request req = { "POST", "/", "application/json", "gsma/rsp/v2.2.0", data,
-				       size };
+				       size, NULL, 0 };
 	struct dp_es9_request r;
 	enum dp_es9_status st;
 	if (dp_es9_request_parse(&req, spec, 4, &r, &st) == DP_OK) {

@@ -20,7 +20,7 @@ static int parse(const char *ct, const char *proto, const char *body,
 		 enum dp_es9_status *st)
 {
 	struct dp_http_request req = { "POST", "/x", ct, proto, (const uint8_t *)body,
-				       strlen(body) };
+				       strlen(body), NULL, 0 };
 	return dp_es9_request_parse(&req, spec, n, out, st);
 }
 
