@@ -201,6 +201,13 @@ static int endpoint_start(const struct dp_config *cfg, const struct dp_smdp *mai
 	return DP_OK;
 }
 
+/* ES2+ progress callbacks go to the operator that owns the profile (operators file). */
+static const char *operator_callback_url(void *ctx, const char *owner)
+{
+	const struct dp_operator *op = dp_operators_by_id(ctx, owner);
+	return op != NULL ? op->callback_url : NULL;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -339,6 +346,8 @@ static int cmd_serve(int argc, char **argv)
 	 * thread (started below, before the first request) */
 	struct dp_es2_callbacks_options cbo = {
 		.requester = smdp.oid,
+		.url_of = operator_callback_url,
+		.url_ctx = smdp.operators,
 		.default_url = cfg.callback_default_url,
 		.ca_file = cfg.callback_ca_file,
 		.client_cert = cfg.callback_client_cert,
