@@ -7,8 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "pki/asn1/asn1.h"
 #include "pki/asn1/tlv.h"
+#include "pki/base/codec.h"
 #include "pki/crypto/cert.h"
 #include "profilegen/profilegen.h"
 #include "smdp/es9_routes.h"
@@ -37,6 +40,11 @@ const uint8_t es9f_smdp_signature2[67] = {
 const char *const es9f_functions[5] = {
     "initiateAuthentication", "authenticateClient", "getBoundProfilePackage",
     "handleNotification",     "cancelSession",
+};
+
+const char *const es9f_members[5] = {
+    "euiccInfo1",	   "authenticateServerResponse", "prepareDownloadResponse",
+    "pendingNotification", "cancelSessionResponse",
 };
 
 /* ../shared/<rel> */
@@ -300,5 +308,43 @@ int es9f_call(struct es9f *f, unsigned fn, const uint8_t *body, size_t len, unsi
 			r = dp_buf_cstr(result, &s);
 	}
 	dp_buf_deinit(&resp.body);
+	return r;
+}
+
+int es9f_wrap(unsigned fn, enum es9f_session session, const uint8_t *der, size_t len,
+	      struct dp_buf *body)
+{
+	struct dp_buf b64, ch;
+	const char *v, *c;
+	char tid[33];
+	fn %= 5;
+	dp_buf_init(&b64, len * 2 + 8);
+	dp_buf_init(&ch, 64);
+	int r = dp_b64_encode(der, len, &b64);
+	if (r == DP_OK)
+		r = dp_buf_cstr(&b64, &v);
+	if (r == DP_OK)
+		r = dp_b64_encode(es9f_euicc_challenge, 16, &ch);
+	if (r == DP_OK)
+		r = dp_buf_cstr(&ch, &c);
+	if (r == DP_OK)
+		r = dp_hex_encode(es9f_tid[session % ES9F_SESSIONS], 16, true, tid, sizeof(tid));
+	json_t *o = NULL;
+	if (r == DP_OK && fn == 0)
+		o = json_pack("{s:s,s:s,s:s}", "smdpAddress", ES9F_ADDRESS, "euiccChallenge", c,
+			      es9f_members[0], v);
+	else if (r == DP_OK && fn == 3)
+		o = json_pack("{s:s}", es9f_members[3], v);
+	else if (r == DP_OK)
+		o = json_pack("{s:s,s:s}", "transactionId", tid, es9f_members[fn], v);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (r == DP_OK && text == NULL)
+		r = dp_err_set(DP_ERR_NOMEM, "JSON body");
+	if (r == DP_OK)
+		r = dp_buf_append_str(body, text);
+	free(text);
+	json_decref(o);
+	dp_buf_deinit(&b64);
+	dp_buf_deinit(&ch);
 	return r;
 }

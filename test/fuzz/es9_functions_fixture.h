@@ -44,6 +44,15 @@ int es9f_reset(struct es9f *f);
 void es9f_close_db(struct es9f *f);
 void es9f_teardown(struct es9f *f);
 
+/* The DER member each function's body carries (euiccInfo1, authenticateServerResponse, ...). */
+extern const char *const es9f_members[5];
+
+/* A whole request body around der for function fn: the member above as base64, with the
+ * transactionId of session `session` (functions that take one), or for
+ * initiateAuthentication our address and the fixture's euiccChallenge. */
+int es9f_wrap(unsigned fn, enum es9f_session session, const uint8_t *der, size_t len,
+	      struct dp_buf *body);
+
 /* Runs one call of es9f_functions[fn] with body; *status receives the HTTP status and
  * result (may be NULL) the response body (NUL-terminated). Returns the handler's result. */
 int es9f_call(struct es9f *f, unsigned fn, const uint8_t *body, size_t len, unsigned *status,

@@ -1,10 +1,13 @@
 /* Fuzz target: the five ES9+ handlers (SGP.22 5.6, 6.5.2; issue 6 item 3). The first input
- * byte picks the function (byte % 5, in the order of es9f_functions), the rest is its
- * request body, run against a fresh copy of an order book holding a session in each stage
- * (es9_functions_fixture.h). Every input must get a coded reply: the handler returns 0 and
- * answers HTTP 200 with a JSON object whose header.functionExecutionStatus is
- * Executed-Success (with function data) or Failed (with subjectCode and reasonCode and no
- * other member), or 204 with no body for handleNotification. Anything else aborts. */
+ * byte b picks the function (b % 5, in the order of es9f_functions) and the form of the
+ * rest: the whole JSON request body when (b / 5) % 2 == 0; else the DER of the function's
+ * member, wrapped into a valid body for session (b / 10) % 3 (es9f_wrap), so that the
+ * mutations reach the checks behind the JSON layer. Each input runs against a fresh copy
+ * of an order book holding a session in each stage (es9_functions_fixture.h). Every input must get
+ * a coded reply: the handler returns 0 and answers HTTP 200 with a JSON object whose
+ * header.functionExecutionStatus is Executed-Success (with function data) or Failed (with
+ * subjectCode and reasonCode and no other member), or 204 with no body for handleNotification.
+ * Anything else aborts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,15 +71,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	unsigned fn = data[0] % 5, status = 0;
-	struct dp_buf body;
+	struct dp_buf body, req;
 	if (es9f_reset(&F) != DP_OK) {
 		fprintf(stderr, "fuzz-es9-functions: reset failed: %s\n", dp_err_detail());
 		abort();
 	}
 	dp_buf_init(&body, (size_t)16 << 20);
-	if (es9f_call(&F, fn, data + 1, size - 1, &status, &body) != DP_OK)
+	dp_buf_init(&req, (size_t)16 << 20);
+	const uint8_t *p = data + 1;
+	size_t n = size - 1;
+	if ((data[0] / 5) % 2 == 1) {
+		if (es9f_wrap(fn, (enum es9f_session)(data[0] / 10 % 3), p, n, &req) != DP_OK)
+			abort();
+		p = req.data ? req.data : (const uint8_t *)"";
+		n = req.len;
+	}
+	if (es9f_call(&F, fn, p, n, &status, &body) != DP_OK)
 		abort();
 	check_reply(fn, status, &body);
+	dp_buf_deinit(&req);
 	dp_buf_deinit(&body);
 	es9f_close_db(&F);
 	return 0;

@@ -1,8 +1,9 @@
 /* Writes the seed corpus of fuzz-es9-functions (test/fuzz/corpus/es9-functions): for each
  * ES9+ function a valid request against the fixture's sessions (signed with the published
  * SGP.26 eUICC key, as the test eUICC would sign them) and mutated variants (wrong stage,
- * unknown transactionId, spoiled signature, error alternatives). Each seed is one byte
- * naming the function (its index in es9f_functions) and the JSON body. Every seed is run
+ * unknown transactionId, spoiled signature, error alternatives). A seed is one byte naming
+ * the function (its index in es9f_functions) and the JSON body; the der-* seeds are the
+ * valid ones in the target's DER form (see fuzz_es9_functions.c). Every seed is run
  * once against the fixture and its answer printed, so that a seed meant to be valid can
  * be seen to succeed. Usage: gen-es9-functions CORPUS_DIR (SMDP_SHARED set). */
 #include <stdio.h>
@@ -106,6 +107,33 @@ static void seed_take(const char *name, unsigned fn, char *body)
 	free(body);
 }
 
+/* The DER form of a seed: first byte fn + 5 + 10 * session, then der (the fuzz target
+ * wraps it with es9f_wrap). Run once like the JSON seeds. */
+static void seed_der(const char *name, unsigned fn, enum es9f_session session,
+		     const struct dp_buf *der)
+{
+	char path[512], n[64];
+	unsigned status = 0;
+	struct dp_buf body, res;
+	snprintf(n, sizeof(n), "der-%s", name);
+	snprintf(path, sizeof(path), "%s/%s", G.dir, n);
+	FILE *f = fopen(path, "wb");
+	uint8_t b = (uint8_t)(fn + 5 + 10 * session);
+	if (f == NULL || fwrite(&b, 1, 1, f) != 1 ||
+	    fwrite(der->data, 1, der->len, f) != der->len || fclose(f) != 0)
+		die(path);
+	dp_buf_init(&body, 1 << 20);
+	dp_buf_init(&res, (size_t)16 << 20);
+	CHECK(es9f_wrap(fn, session, der->data, der->len, &body), "wrap");
+	CHECK(es9f_reset(&G.f), "reset");
+	CHECK(es9f_call(&G.f, fn, body.data, body.len, &status, &res), n);
+	printf("%-28s %-24s %u %.160s\n", n, es9f_functions[fn], status,
+	       res.len ? (const char *)res.data : "");
+	es9f_close_db(&G.f);
+	dp_buf_deinit(&res);
+	dp_buf_deinit(&body);
+}
+
 /* out = TLV(tag, signed_ || 5F37 sig(signed_ || extra) || tail) */
 static void signed_tlv(uint32_t tag, const struct dp_buf *signed_, const uint8_t *extra,
 		       size_t extra_len, bool spoil, const struct dp_buf *tail, struct dp_buf *out)
@@ -138,6 +166,7 @@ static void initiate_authentication(void)
 	json_t *o = json_pack("{s:s,s:s,s:s}", "smdpAddress", ES9F_ADDRESS, "euiccChallenge", c,
 			      "euiccInfo1", i);
 	seed_take("ia-valid", 0, json_dumps(o, JSON_COMPACT));
+	seed_der("ia-valid", 0, ES9F_INITIATED, &G.info1);
 	json_object_set_new(o, "smdpAddress", json_string("smdp.example.org"));
 	seed_take("ia-other-address", 0, json_dumps(o, JSON_COMPACT));
 	json_object_set_new(o, "smdpAddress", json_string(ES9F_ADDRESS));
@@ -187,6 +216,7 @@ static void authenticate_client(void)
 	const uint8_t *t1 = es9f_tid[ES9F_INITIATED];
 	auth_response(t1, "FUZZ-1", false, &asr);
 	seed_take("ac-valid", 1, body_tid(t1, "authenticateServerResponse", &asr));
+	seed_der("ac-valid", 1, ES9F_INITIATED, &asr);
 	seed_take("ac-authenticated-session", 1,
 		  body_tid(es9f_tid[ES9F_AUTHENTICATED], "authenticateServerResponse", &asr));
 	dp_buf_deinit(&asr);
@@ -237,6 +267,7 @@ static void get_bound_profile_package(void)
 	const uint8_t *t2 = es9f_tid[ES9F_AUTHENTICATED];
 	prepare_download_response(t2, false, &pdr);
 	seed_take("gbpp-valid", 2, body_tid(t2, "prepareDownloadResponse", &pdr));
+	seed_der("gbpp-valid", 2, ES9F_AUTHENTICATED, &pdr);
 	seed_take("gbpp-initiated-session", 2,
 		  body_tid(es9f_tid[ES9F_INITIATED], "prepareDownloadResponse", &pdr));
 	dp_buf_deinit(&pdr);
@@ -337,6 +368,7 @@ static void handle_notification(void)
 	const char *m = "pendingNotification";
 	pir(es9f_tid[ES9F_BOUND], true, false, &b);
 	seed_take("hn-pir-success", 3, body_one(m, &b));
+	seed_der("hn-pir-success", 3, ES9F_BOUND, &b);
 	dp_buf_deinit(&b);
 	pir(es9f_tid[ES9F_BOUND], false, false, &b);
 	seed_take("hn-pir-error-result", 3, body_one(m, &b));
@@ -353,6 +385,7 @@ static void handle_notification(void)
 	dp_buf_deinit(&b);
 	other(2, 0x40, false, &b);
 	seed_take("hn-enable", 3, body_one(m, &b));
+	seed_der("hn-enable", 3, ES9F_BOUND, &b);
 	dp_buf_deinit(&b);
 	other(3, 0x10, false, &b);
 	seed_take("hn-delete", 3, body_one(m, &b));
@@ -391,6 +424,7 @@ static void cancel_session(void)
 	const uint8_t *t2 = es9f_tid[ES9F_AUTHENTICATED];
 	cancel_response(t2, 1, ES9F_SMDP_OID_DER, false, &b);
 	seed_take("cs-postponed", 4, body_tid(t2, m, &b));
+	seed_der("cs-postponed", 4, ES9F_AUTHENTICATED, &b);
 	dp_buf_deinit(&b);
 	cancel_response(t2, 0, ES9F_SMDP_OID_DER, false, &b);
 	seed_take("cs-end-user-rejection", 4, body_tid(t2, m, &b));
