@@ -573,7 +573,7 @@ static void survives_reopen(void **state)
 	dp_db_close(db);
 }
 
-/* The sender thread is woken by a queued callback (it does not wait for its poll). */
+/* The sender thread sends a callback queued by a state change (woken by the hook). */
 static void sender_thread(void **state)
 {
 	struct dp_db *db = open_db();
@@ -593,7 +593,7 @@ static void sender_thread(void **state)
 	dp_es2_callbacks_expect(&rep);
 	assert_int_equal(dp_db_order_fail(db, oa, DP_EV_RETRIES_EXHAUSTED, "used"), DP_OK);
 	dp_es2_callbacks_expect(NULL);
-	assert_true(dp_test_receiver_wait(G.rx, base + 1, 4000));
+	assert_true(dp_test_receiver_wait(G.rx, base + 1, 20000));
 	json_t *j = parse(dp_test_receiver_get(G.rx, base)->body);
 	assert_string_equal(str_at(j, "iccid", NULL, NULL), a);
 	assert_string_equal(str_at(j, "notificationPointStatus", "statusCodeData", "reasonCode"),
