@@ -104,7 +104,7 @@ static void server_start(uint16_t port, const char *extra)
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		dup2(fd, 2);
 		close(out[0]);
-		const char *argv[24] = { G.smdp, "serve", "--state-dir", state, "--listen", listen,
+		const char *argv[32] = { G.smdp, "serve", "--state-dir", state, "--listen", listen,
 					 "--tls-cert", cert, "--tls-key", key, "--pki-dir", nist,
 					 "--pki-dir", brp, "--set", sgp26_ci, "--set", signers,
 					 "--log", "info,db=warn", "--endpoint", endpoint };
