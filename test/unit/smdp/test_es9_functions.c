@@ -643,6 +643,33 @@ static void request_refusals(const char *function, const struct dp_buf *valid)
 	refused_full(function, JSON_CT, NULL, "{\"x\":\0}", 7, "1.6", "2.1");
 	refused(function, "{}", "1.6", "2.2");
 	refused(function, "{\"header\":{\"functionRequesterIdentifier\":\"x\"}}", "1.6", "2.2");
+	/* JSON nested past the parser's depth limit; every member far over its maximum (the
+	 * HTTP layer caps bodies at body_max; a handler is called with anything below) */
+	struct dp_buf big;
+	const char *cs;
+	dp_buf_init(&big, 4u << 20);
+	for (int i = 0; i < 5000; i++)
+		assert_int_equal(dp_buf_append_byte(&big, '['), DP_OK);
+	assert_int_equal(dp_buf_cstr(&big, &cs), DP_OK);
+	refused(function, cs, "1.6", "2.1");
+	json_t *o = json_loadb((const char *)valid->data, valid->len, 0, NULL);
+	const char *key;
+	json_t *val;
+	size_t n = 0;
+	char *filler = malloc((1u << 20) + 1); /* valid base64 of 768 KiB */
+	memset(filler, 'A', 1u << 20);
+	filler[1u << 20] = '\0';
+	json_object_foreach(o, key, val)
+	{
+		char *b = body_edit(valid, key, filler);
+		refused(function, b, "1.6", "2.1");
+		free(b);
+		n++;
+	}
+	assert_true(n >= 1);
+	free(filler);
+	json_decref(o);
+	dp_buf_deinit(&big);
 }
 
 /* ---- setup ---- */
@@ -1001,6 +1028,46 @@ static void authenticate_client_euicc_error(void **state)
 	free(b);
 	free(t);
 	dp_buf_deinit(&x);
+	dp_db_session_deinit(&s);
+	dp_buf_deinit(&valid);
+	device_free(&d);
+}
+
+/* A session past its expiry is refused by every function that takes one, and nothing
+ * changes (the expiry sweep, not the call, ends it). */
+static void expired_session(void **state)
+{
+	struct device d;
+	struct dp_buf valid;
+	struct dp_db_session s, old;
+	char mid[16];
+	(void)state;
+	device_new(&d);
+	new_order(mid, NULL);
+	assert_int_equal(dp_lpa_initiate_authentication(d.lpa, ADDRESS), DP_OK);
+	CAPTURE(&d, &valid, dp_lpa_authenticate_client(d.lpa, mid));
+	/* a copy of the session under another transactionId, expired an hour ago */
+	session_of(d.lpa, &s);
+	dp_db_session_init(&old);
+	memcpy(old.tid, other16, 16);
+	old.tid_len = 16;
+	memcpy(old.server_challenge, s.server_challenge, 16);
+	memcpy(old.euicc_challenge, s.euicc_challenge, 16);
+	memcpy(old.ci_ski, s.ci_ski, s.ci_ski_len);
+	old.ci_ski_len = s.ci_ski_len;
+	snprintf(old.smdp_address, sizeof(old.smdp_address), "%s", s.smdp_address);
+	old.created_at = time(NULL) - 7200;
+	old.expires_at = time(NULL) - 3600;
+	assert_int_equal(dp_db_session_add(G.smdp.db, &old), DP_OK);
+	char *t = hex(other16, 16);
+	refused_take("authenticateClient", body_edit(&valid, "transactionId", t), "8.10.1", "3.9");
+	refused_take("getBoundProfilePackage",
+		     body_of("transactionId", t, "prepareDownloadResponse", "vyEDgQEF"), "8.10.1",
+		     "3.9");
+	/* the live session still works */
+	succeeds("authenticateClient", (const char *)valid.data);
+	free(t);
+	dp_db_session_deinit(&old);
 	dp_db_session_deinit(&s);
 	dp_buf_deinit(&valid);
 	device_free(&d);
@@ -1429,6 +1496,7 @@ int main(void)
 	    cmocka_unit_test(initiate_authentication_malformed),
 	    cmocka_unit_test(authenticate_client_malformed),
 	    cmocka_unit_test(authenticate_client_euicc_error),
+	    cmocka_unit_test(expired_session),
 	    cmocka_unit_test(get_bound_profile_package_malformed),
 	    cmocka_unit_test(get_bound_profile_package_euicc_error),
 	    cmocka_unit_test(handle_notification_malformed),
