@@ -18,14 +18,24 @@ static const struct dp_es9_member spec[] = {
 	[M_INFO1] = { "euiccInfo1", DP_ES9_KIND_B64_TLV, true, 4096 },
 };
 
+/* ":" and 1..5 digits, to the end. */
+static bool is_port(const char *colon)
+{
+	size_t n = strspn(colon + 1, "0123456789");
+	return n >= 1 && n <= 5 && colon[1 + n] == '\0';
+}
+
 /* The address the LPA used equals ours, case-insensitively; "host" and "host:port" match
- * when one side gives no port (an LPA may add or drop the default port). */
+ * when one side gives no port (an LPA may add or drop the default port), the port being
+ * digits ("host:" or "host:x" is not our address: the eUICC signs it back and the install
+ * notification goes to it). */
 static bool address_matches(const char *ours, const char *theirs)
 {
 	if (strcasecmp(ours, theirs) == 0)
 		return true;
 	const char *oc = strrchr(ours, ':'), *tc = strrchr(theirs, ':');
-	if ((oc == NULL) == (tc == NULL))
+	if ((oc == NULL) == (tc == NULL) || (oc != NULL && !is_port(oc)) ||
+	    (tc != NULL && !is_port(tc)))
 		return false;
 	size_t on = oc ? (size_t)(oc - ours) : strlen(ours);
 	size_t tn = tc ? (size_t)(tc - theirs) : strlen(theirs);

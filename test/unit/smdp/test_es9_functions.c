@@ -760,6 +760,12 @@ static void initiate_authentication_malformed(void **state)
 	refused_take(f, body_edit(&valid, "smdpAddress", "other.example.com"), "8.8.1", "3.8");
 	refused_take(f, body_edit(&valid, "smdpAddress", ADDRESS ".evil"), "8.8.1", "3.8");
 	refused_take(f, body_edit(&valid, "smdpAddress", ""), "8.8.1", "3.8");
+	/* a port must be digits: the eUICC signs the address back, the PIR goes to it */
+	refused_take(f, body_edit(&valid, "smdpAddress", ADDRESS ":"), "8.8.1", "3.8");
+	refused_take(f, body_edit(&valid, "smdpAddress", ADDRESS ":x"), "8.8.1", "3.8");
+	refused_take(f, body_edit(&valid, "smdpAddress", ADDRESS ":443/evil"), "8.8.1", "3.8");
+	refused_take(f, body_edit(&valid, "smdpAddress", ADDRESS ":1234567"), "8.8.1", "3.8");
+	refused_take(f, body_edit(&valid, "smdpAddress", "other.example.com:443"), "8.8.1", "3.8");
 	/* euiccInfo1: one TLV of another tag; BF20 not matching the schema */
 	static const uint8_t seq[] = {0x30, 0x00}, bad[] = {0xBF, 0x20, 0x03, 0x04, 0x01, 0x00};
 	static const uint8_t wrong_list[] = {0xBF, 0x20, 0x0B, 0x82, 0x03, 0x02, 0x02,
@@ -788,6 +794,13 @@ static void initiate_authentication_malformed(void **state)
 	t = info1_of(svn_ok, ski_b, ski_a);
 	refused_take(f, body_edit(&valid, "euiccInfo1", t), "8.8.4", "3.7");
 	free(t);
+	/* our address with a port, or in capitals, is ours */
+	char *p443 = body_edit(&valid, "smdpAddress", ADDRESS ":443");
+	char *caps = body_edit(&valid, "smdpAddress", "TESTSMDPPLUS1.EXAMPLE.COM");
+	succeeds(f, p443);
+	succeeds(f, caps);
+	free(p443);
+	free(caps);
 	/* the captured request itself opens exactly one session; unknown members are fine */
 	char *before = snapshot();
 	t = body_edit(&valid, "header", "={\"functionRequesterIdentifier\":\"eim\"}");
