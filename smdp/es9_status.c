@@ -1,9 +1,7 @@
 /* The ES9+ status table (contract in es9_status.h). */
 #include "smdp/es9_status.h"
 
-#include <jansson.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include "smdp/status.h"
 
 static const struct dp_es9_code table[] = {
 #define DP_X_ES9(id, s, r, m) { s, r, m },
@@ -25,18 +23,5 @@ int dp_es9_failed_json(enum dp_es9_status st, const char *detail, struct dp_buf 
 	int r = dp_es9_code(st, &c);
 	if (r)
 		return r;
-	char msg[512];
-	snprintf(msg, sizeof(msg), "%s%s%s", c.message, detail ? ": " : "", detail ? detail : "");
-	json_t *root = json_pack("{s:{s:{s:s,s:{s:s,s:s,s:s}}}}", "header",
-				 "functionExecutionStatus", "status", "Failed", "statusCodeData",
-				 "subjectCode", c.subject, "reasonCode", c.reason, "message", msg);
-	if (root == NULL)
-		return dp_err_set(DP_ERR_NOMEM, "JSON status");
-	char *text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(root);
-	if (text == NULL)
-		return dp_err_set(DP_ERR_NOMEM, "JSON status");
-	r = dp_buf_append_str(out, text);
-	free(text);
-	return r;
+	return dp_status_failed_json(c.subject, c.reason, c.message, detail, out);
 }
