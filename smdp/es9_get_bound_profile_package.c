@@ -44,7 +44,7 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 	struct dp_db_session s;
 	struct dp_db_profile p;
 	struct dp_db_order o;
-	struct dp_cert *euicc = NULL;
+	EVP_PKEY *euicc = NULL; /* PK.EUICC of the session's verified CERT.EUICC */
 	struct dp_buf msg;
 	struct dp_tlv top, ok, signed2, sig2, f, otpk;
 	asn1_node n = NULL;
@@ -92,14 +92,14 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 		goto out;
 	}
 	/* euiccSignature2 over euiccSigned2 || smdpSignature2 TLV, with PK.EUICC */
-	r = dp_cert_from_der(s.euicc_cert.data, s.euicc_cert.len, &euicc);
+	r = dp_cert_pubkey_from_der(s.euicc_cert.data, s.euicc_cert.len, &euicc);
 	if (r == DP_OK)
 		r = dp_buf_append(&msg, signed2.raw, signed2.raw_len);
 	if (r == DP_OK)
 		r = dp_buf_append(&msg, s.smdp_signature2, sizeof(s.smdp_signature2));
 	if (r)
 		goto out;
-	if (dp_ecdsa_verify(dp_cert_pubkey(euicc), msg.data, msg.len, sig2.value, sig2.len) !=
+	if (dp_ecdsa_verify(euicc, msg.data, msg.len, sig2.value, sig2.len) !=
 	    DP_OK) {
 		r = dp_es9_refuse(&rp, DP_ES9_EUICC_SIGNATURE, "euiccSignature2 does not verify");
 		goto out;
@@ -215,7 +215,7 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 out:
 	r = dp_es9_reply_finish(&rp, r, resp);
 	dp_asn1_free(&n);
-	dp_cert_free(euicc);
+	EVP_PKEY_free(euicc);
 	dp_buf_deinit(&msg);
 	dp_db_profile_deinit(&p);
 	dp_db_session_deinit(&s);

@@ -68,7 +68,7 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 {
 	struct dp_tlv pir, data, sig, tid, bf2f, oid, result, choice, f;
 	struct dp_db_session s;
-	struct dp_cert *euicc = NULL;
+	EVP_PKEY *euicc = NULL; /* PK.EUICC of the session's verified CERT.EUICC */
 	struct meta m;
 	asn1_node n = NULL;
 	int r;
@@ -109,10 +109,10 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 		r = dp_es9_refuse(rp, DP_ES9_TRANSACTION_ID, "the session never authenticated");
 		goto out;
 	}
-	r = dp_cert_from_der(s.euicc_cert.data, s.euicc_cert.len, &euicc);
+	r = dp_cert_pubkey_from_der(s.euicc_cert.data, s.euicc_cert.len, &euicc);
 	if (r)
 		goto out;
-	if (dp_ecdsa_verify(dp_cert_pubkey(euicc), data.raw, data.raw_len, sig.value, sig.len) !=
+	if (dp_ecdsa_verify(euicc, data.raw, data.raw_len, sig.value, sig.len) !=
 	    DP_OK) {
 		r = dp_es9_refuse(rp, DP_ES9_EUICC_SIGNATURE, "euiccSignPIR does not verify");
 		goto out;
@@ -184,7 +184,7 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 	rp->no_content = true;
 out:
 	dp_asn1_free(&n);
-	dp_cert_free(euicc);
+	EVP_PKEY_free(euicc);
 	dp_db_session_deinit(&s);
 	return r;
 }

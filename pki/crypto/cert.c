@@ -19,6 +19,7 @@
 #include "pki/base/buf.h"
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
+#include "pki/crypto/kdf.h"
 #include "pki/crypto/ossl.h"
 
 /* Certificates, keys and CRLs larger than this are refused before parsing. */
@@ -323,6 +324,53 @@ X509 *dp_cert_x509(const struct dp_cert *c)
 EVP_PKEY *dp_cert_pubkey(const struct dp_cert *c)
 {
 	return c->pkey;
+}
+
+int dp_cert_pubkey_from_der(const uint8_t *der, size_t len, EVP_PKEY **out)
+{
+	/* id-ecPublicKey, prime256v1, brainpoolP256r1 (RFC 5480, RFC 5639) */
+	static const uint8_t ec_oid[] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01 };
+	static const uint8_t p256[] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+	static const uint8_t bp256[] = { 0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07 };
+	struct dp_tlv cert, tbs, t, alg, oid, curve;
+	struct dp_cursor c;
+	*out = NULL;
+	/* Certificate { TBSCertificate { [0] version, serial, signature, issuer, validity,
+	 * subject, SPKI, ... }, ... } */
+	if (dp_tlv_expect(der, len, 0x30, &cert) != DP_OK)
+		goto bad;
+	c = dp_cursor_make(cert.value, cert.len);
+	if (dp_tlv_next(&c, &tbs) != DP_OK || tbs.tag != 0x30)
+		goto bad;
+	c = dp_cursor_make(tbs.value, tbs.len);
+	if (dp_tlv_next(&c, &t) != DP_OK || (t.tag == 0xA0 && dp_tlv_next(&c, &t) != DP_OK))
+		goto bad;
+	for (int i = 0; i < 5; i++) {
+		if (dp_tlv_next(&c, &t) != DP_OK)
+			goto bad;
+	}
+	/* SubjectPublicKeyInfo { AlgorithmIdentifier { id-ecPublicKey, curve }, BIT STRING } */
+	c = dp_cursor_make(t.value, t.len);
+	if (t.tag != 0x30 || dp_tlv_next(&c, &alg) != DP_OK || alg.tag != 0x30 ||
+	    dp_tlv_next(&c, &t) != DP_OK || t.tag != 0x03 || t.len != 1 + DP_CURVE_POINT_BYTES ||
+	    t.value[0] != 0)
+		return dp_err_set(DP_ERR_CERT_PARSE, "SubjectPublicKeyInfo is not an EC point");
+	c = dp_cursor_make(alg.value, alg.len);
+	if (dp_tlv_next(&c, &oid) != DP_OK || dp_tlv_next(&c, &curve) != DP_OK ||
+	    oid.tag != 0x06 || oid.len != sizeof(ec_oid) ||
+	    memcmp(oid.value, ec_oid, sizeof(ec_oid)) != 0 || curve.tag != 0x06)
+		return dp_err_set(DP_ERR_CERT_CURVE, "SubjectPublicKeyInfo: not an EC key");
+	enum dp_curve cv;
+	if (curve.len == sizeof(p256) && memcmp(curve.value, p256, sizeof(p256)) == 0)
+		cv = DP_CURVE_NIST_P256;
+	else if (curve.len == sizeof(bp256) && memcmp(curve.value, bp256, sizeof(bp256)) == 0)
+		cv = DP_CURVE_BRAINPOOL_P256R1;
+	else
+		return dp_err_set(DP_ERR_CERT_CURVE, "SubjectPublicKeyInfo: another curve");
+	/* the import checks that the point is on the curve */
+	return dp_kdf_import_point(cv, t.value + 1, DP_CURVE_POINT_BYTES, out);
+bad:
+	return dp_err_set(DP_ERR_CERT_PARSE, "certificate DER: no SubjectPublicKeyInfo");
 }
 
 enum dp_curve dp_cert_curve(const struct dp_cert *c)

@@ -67,6 +67,11 @@ const uint8_t *dp_cert_der(const struct dp_cert *cert, size_t *len);
 /* Borrowed OpenSSL objects, valid as long as cert (TLS setup; read-only use). */
 X509 *dp_cert_x509(const struct dp_cert *cert);
 EVP_PKEY *dp_cert_pubkey(const struct dp_cert *cert);
+/* The public key of a certificate we verified earlier and kept (CERT.EUICC in a session
+ * row), read from its SubjectPublicKeyInfo without parsing the whole certificate: in
+ * OpenSSL 3.0 d2i_X509 spends most of its ~250 us in the key decoder. No certificate
+ * check is made here. P-256 and brainpoolP256r1 keys only; *out is a new key. */
+int dp_cert_pubkey_from_der(const uint8_t *der, size_t len, EVP_PKEY **out) DP_WUR;
 enum dp_curve dp_cert_curve(const struct dp_cert *cert);
 /* Subject / authority key identifier; DP_ERR_NOT_FOUND when the extension is absent. */
 int dp_cert_ski(const struct dp_cert *cert, const uint8_t **ski, size_t *len) DP_WUR;

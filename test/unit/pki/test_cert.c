@@ -976,6 +976,69 @@ static void test_no_key_material_in_logs(void **state)
 	dp_ci_store_free(s);
 }
 
+/* dp_cert_pubkey_from_der: the same key as a full parse, for both curves (with and without
+ * the version field) and the SGP.26 certificates; refusals of anything else. */
+static void test_pubkey_from_der(void **state)
+{
+	static const char *const files[] = { "sgp26/" CI_NIST,
+					     "sgp26/eUICC/CERT_EUICC_ECDSA_NIST.der",
+					     "sgp26/eUICC/CERT_EUICC_ECDSA_BRP.der" };
+	struct chain ch;
+	EVP_PKEY *k = NULL;
+	size_t len;
+	make_chain(&ch, DP_CURVE_BRAINPOOL_P256R1, "fast");
+	const struct dp_cert *mine[] = { ch.euicc, ch.eum, ch.dpauth };
+	for (size_t i = 0; i < 3; i++) {
+		const uint8_t *d = dp_cert_der(mine[i], &len);
+		assert_int_equal(dp_cert_pubkey_from_der(d, len, &k), DP_OK);
+		assert_int_equal(EVP_PKEY_eq(k, dp_cert_pubkey(mine[i])), 1);
+		EVP_PKEY_free(k);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		struct dp_buf der;
+		struct dp_cert *c = NULL;
+		dp_test_read_file(dp_test_shared(files[i]), &der);
+		assert_int_equal(dp_cert_from_der(der.data, der.len, &c), DP_OK);
+		assert_int_equal(dp_cert_pubkey_from_der(der.data, der.len, &k), DP_OK);
+		assert_int_equal(EVP_PKEY_eq(k, dp_cert_pubkey(c)), 1);
+		EVP_PKEY_free(k);
+		/* every truncation is refused, never read past */
+		for (size_t cut = 0; cut < der.len; cut += 7) {
+			int r = dp_cert_pubkey_from_der(der.data, cut, &k);
+			assert_true(r == DP_ERR_CERT_PARSE || r == DP_ERR_CERT_CURVE);
+			assert_null(k);
+		}
+		/* the point off the curve: the import refuses it */
+		uint8_t pt[65];
+		size_t at = 0;
+		assert_int_equal(dp_kdf_export_point(dp_cert_pubkey(c), pt), 0);
+		while (at + sizeof(pt) <= der.len && memcmp(der.data + at, pt, sizeof(pt)) != 0)
+			at++;
+		assert_true(at + sizeof(pt) <= der.len);
+		der.data[at + 64] ^= 0x01;
+		assert_int_not_equal(dp_cert_pubkey_from_der(der.data, der.len, &k), DP_OK);
+		assert_null(k);
+		dp_cert_free(c);
+		dp_buf_deinit(&der);
+	}
+	/* junk, and a curve OID we do not serve (prime256v1's last arc changed) */
+	uint8_t junk[64];
+	memset(junk, 0x30, sizeof(junk));
+	assert_int_equal(dp_cert_pubkey_from_der(junk, sizeof(junk), &k), DP_ERR_CERT_PARSE);
+	static const uint8_t p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+	struct dp_buf der;
+	dp_test_read_file(dp_test_shared(files[1]), &der);
+	size_t at = 0;
+	while (at + sizeof(p256) <= der.len && memcmp(der.data + at, p256, sizeof(p256)) != 0)
+		at++;
+	assert_true(at + sizeof(p256) <= der.len);
+	der.data[at + sizeof(p256) - 1] = 0x08;
+	assert_int_equal(dp_cert_pubkey_from_der(der.data, der.len, &k), DP_ERR_CERT_CURVE);
+	dp_buf_deinit(&der);
+	free_chain(&ch);
+	ERR_clear_error();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -988,6 +1051,7 @@ int main(void)
 		cmocka_unit_test(test_eid_helpers),
 		cmocka_unit_test(test_threads_share_the_store),
 		cmocka_unit_test(test_no_key_material_in_logs),
+		cmocka_unit_test(test_pubkey_from_der),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
