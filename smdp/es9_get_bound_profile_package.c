@@ -80,7 +80,12 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 					: 0;
 		r = dp_es9_refuse(&rp, DP_ES9_EUICC_SIGNATURE,
 				  "the eUICC refused PrepareDownload (downloadErrorCode %u)", code);
-		if (dp_db_session_finish(smdp->db, s.tid, s.tid_len, DP_EV_SESSION_POSTPONED,
+		/* the eUICC dropped this session: end ours; an error naming another
+		 * transactionId changes nothing */
+		struct dp_tlv et;
+		if (dp_tlv_find(ok.value, ok.len, 0x80, &et) == DP_OK && et.len == tid->len &&
+		    memcmp(et.value, tid->data, tid->len) == 0 &&
+		    dp_db_session_finish(smdp->db, s.tid, s.tid_len, DP_EV_SESSION_POSTPONED,
 					 DP_PROFILE_STATE_COUNT, rp.detail) != DP_OK)
 			dp_log_warn(DP_LOG_ES9, "ending the session: %s", dp_err_detail());
 		goto out;

@@ -1189,7 +1189,8 @@ static void get_bound_profile_package_malformed(void **state)
 	device_free(&d);
 }
 
-/* The eUICC's PrepareDownload error ends the session; the order can be tried again. */
+/* The eUICC's PrepareDownload error for this session ends it (one naming another
+ * transactionId changes nothing); the order can be tried again. */
 static void get_bound_profile_package_euicc_error(void **state)
 {
 	struct device d;
@@ -1214,6 +1215,14 @@ static void get_bound_profile_package_euicc_error(void **state)
 	assert_int_equal(dp_tlv_append(&x, 0xA1, y.data, y.len), DP_OK);
 	dp_buf_reset(&y);
 	assert_int_equal(dp_tlv_append(&y, 0xBF21, x.data, x.len), DP_OK);
+	/* an error naming another transactionId: refused, nothing changes */
+	struct dp_buf z;
+	euicc_error_of(0xBF21, other16, &z);
+	char *zt = b64(z.data, z.len);
+	refused_take("getBoundProfilePackage", body_edit(&valid, "prepareDownloadResponse", zt),
+		     "8.1", "6.1");
+	free(zt);
+	dp_buf_deinit(&z);
 	char *t = b64(y.data, y.len);
 	char *body = body_edit(&valid, "prepareDownloadResponse", t);
 	struct result res;
