@@ -69,14 +69,62 @@ int dp_es9_put_tid(struct dp_es9_reply *rp, const uint8_t *tid, size_t n)
 	return put(rp, "transactionId", hex);
 }
 
-static int write_json(json_t *root, struct dp_buf *out)
+/* v through jansson (compact, ASCII-only), appended to out. */
+static int append_dumped(json_t *v, struct dp_buf *out)
 {
-	char *text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
 	if (text == NULL)
 		return dp_err_set(DP_ERR_NOMEM, "JSON response");
 	int r = dp_buf_append_str(out, text);
 	free(text);
 	return r;
+}
+
+/* A JSON string as is when it needs no escaping (base64 and hex: the large members, a
+ * BPP of ~20 KB that jansson would copy byte by byte), else through jansson. */
+static int append_string(const char *s, size_t n, json_t *v, struct dp_buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+			return v != NULL ? append_dumped(v, out) : DP_ERR_INVAL;
+	}
+	int r = dp_buf_append_byte(out, '"');
+	if (r == DP_OK)
+		r = dp_buf_append(out, s, n);
+	if (r == DP_OK)
+		r = dp_buf_append_byte(out, '"');
+	return r;
+}
+
+/* The same bytes as json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII): members in
+ * insertion order, "k":v separated by commas. */
+static int write_json(json_t *root, struct dp_buf *out)
+{
+	const char *key;
+	json_t *v;
+	size_t start = out->len;
+	int r = dp_buf_append_byte(out, '{');
+	json_object_foreach(root, key, v)
+	{
+		if (r == DP_OK && out->len > start + 1)
+			r = dp_buf_append_byte(out, ',');
+		if (r == DP_OK)
+			r = append_string(key, strlen(key), NULL, out);
+		if (r == DP_OK)
+			r = dp_buf_append_byte(out, ':');
+		if (r == DP_OK)
+			r = json_is_string(v)
+				? append_string(json_string_value(v), json_string_length(v), v, out)
+				: append_dumped(v, out);
+		if (r)
+			break;
+	}
+	if (r == DP_OK)
+		return dp_buf_append_byte(out, '}');
+	/* a key that needs escaping (none of ours): jansson writes the whole object */
+	out->len = start;
+	return r == DP_ERR_INVAL ? append_dumped(root, out) : r;
 }
 
 int dp_es9_reply_finish(struct dp_es9_reply *rp, int r, struct dp_http_response *resp)
