@@ -151,10 +151,12 @@ static int download(struct worker *w)
 	goto out;
 fail:
 	fail(w, step, r);
-	/* end the server's session too, as an LPA would */
-	int rc0 = dp_lpa_cancel_session(l, DP_LPA_CANCEL_UNDEFINED);
-	if (rc0)
-		fail(w, "cancelSession (after an error)", rc0);
+	/* end the server's session too, as an LPA would (a refusal has ended it already) */
+	if (r != DP_ERR_LPA_REFUSED) {
+		int rc0 = dp_lpa_cancel_session(l, DP_LPA_CANCEL_UNDEFINED);
+		if (rc0)
+			fail(w, "cancelSession (after an error)", rc0);
+	}
 	goto out;
 fail_nosession:
 	fail(w, step, r);
