@@ -89,6 +89,8 @@
 	X(DP_ERR_DB_STATE, "profile state does not allow this") \
 	X(DP_ERR_DB_CONFLICT, "record was changed by another request") \
 	X(DP_ERR_ACTIVATION_CODE, "activation code is malformed") \
+	X(DP_ERR_BATCH_CSV, "operator CSV file is malformed") \
+	X(DP_ERR_BATCH_MISMATCH, "profile batch and its operator CSV file do not match") \
 	/* test LPA */ \
 	X(DP_ERR_LPA_HTTP, "ES9+ transport failure") \
 	X(DP_ERR_LPA_RESPONSE, "ES9+ response is malformed") \
