@@ -76,6 +76,9 @@ static const struct option_def options[] = {
 	{ "endpoints", OPT_STRING, OFF(endpoints), "", 0, 0,
 	  "more ES9+ listeners, each with its own DPauth/DPpb set (e.g. a Brainpool one): "
 	  "LISTEN,TLS_CERT,TLS_KEY,PKI_DIR[,ADDRESS] separated by ';'" },
+	{ "db_sync_full", OPT_BOOL, OFF(db_sync_full), "true", 0, 0,
+	  "sync the database on every commit, so a committed order survives a power failure "
+	  "(false: only at checkpoints; faster, a power failure may lose the last changes)" },
 	{ "reuse_on_delete", OPT_BOOL, OFF(reuse_on_delete), "false", 0, 0,
 	  "default for new orders: a delete notification makes the profile Available again "
 	  "(false: Unavailable)" },

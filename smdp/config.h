@@ -36,6 +36,7 @@ struct dp_config {
 	bool rebind_new_otpk;          /* a new otPK.EUICC in one session binds anew (else
 					* 8.2/3.7) */
 	bool reuse_on_delete;          /* default: a deleted profile becomes Available */
+	bool db_sync_full;             /* sync every commit (false: at checkpoints only) */
 	char *endpoints;               /* more ES9+ listeners with their own PKI:
 					* LISTEN,TLS_CERT,TLS_KEY,PKI_DIR[,ADDRESS];... */
 	/* ES2+.HandleDownloadProgressInfo callbacks (es2_callbacks.h) */

@@ -448,6 +448,14 @@ void dp_db_close(struct dp_db *db)
 	free(db);
 }
 
+int dp_db_set_synchronous(struct dp_db *db, bool full)
+{
+	pthread_mutex_lock(&db->lock);
+	int r = exec(db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
 int dp_db_schema_version(struct dp_db *db, int *version)
 {
 	sqlite3_stmt *st = NULL;

@@ -25,6 +25,10 @@ struct dp_db;
 /* Opens (creating when missing) the database file and brings its schema up to date. */
 int dp_db_open(const char *path, struct dp_db **out) DP_WUR;
 void dp_db_close(struct dp_db *db);
+/* Durability of a commit: full (the default) syncs the WAL on every commit, so a committed
+ * order or state change survives a power failure; normal syncs only at checkpoints (a
+ * crash of the process loses nothing, a power failure may lose the last commits). */
+int dp_db_set_synchronous(struct dp_db *db, bool full) DP_WUR;
 /* The schema version stored in the file. */
 int dp_db_schema_version(struct dp_db *db, int *version) DP_WUR;
 

@@ -318,6 +318,8 @@ static int cmd_serve(int argc, char **argv)
 	char db_path[PATH_MAX];
 	snprintf(db_path, sizeof(db_path), "%s/smdp.db", cfg.state_dir);
 	r = dp_db_open(db_path, &db);
+	if (r == DP_OK)
+		r = dp_db_set_synchronous(db, cfg.db_sync_full);
 	if (r)
 		goto out;
 	if (!lc.plain_http) {
