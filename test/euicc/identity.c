@@ -28,6 +28,9 @@ struct dp_euicc_identity {
 	size_t extra_len;
 	unsigned faults;
 	uint32_t free_nvm; /* extCardResource 82, enforced on LoadBoundProfilePackage */
+	uint32_t rsp_capability; /* bit i = RspCapability bit i */
+	bool has_forbidden_ppr;
+	uint8_t forbidden_ppr; /* bit i = PprIds bit i */
 };
 
 static int list_add(struct ski_list *l, const uint8_t *ski, size_t len)
@@ -73,6 +76,7 @@ int dp_euicc_identity_load(const char *euicc_cert, const char *euicc_key, const 
 	id->svn[0] = 2, id->svn[1] = 2, id->svn[2] = 0;
 	id->profile_version[0] = 2, id->profile_version[1] = 1, id->profile_version[2] = 0;
 	id->free_nvm = DP_EUICC_FREE_MEMORY_DEFAULT;
+	id->rsp_capability = DP_EUICC_RSP_CAPABILITY_DEFAULT;
 	*out = id;
 	id = NULL;
 	r = DP_OK;
@@ -230,6 +234,23 @@ uint32_t dp_euicc_identity_free_memory(const struct dp_euicc_identity *id)
 	return id->free_nvm;
 }
 
+void dp_euicc_identity_set_rsp_capability(struct dp_euicc_identity *id, uint32_t bits)
+{
+	id->rsp_capability = bits;
+}
+
+uint32_t dp_euicc_identity_rsp_capability(const struct dp_euicc_identity *id)
+{
+	return id->rsp_capability;
+}
+
+void dp_euicc_identity_set_forbidden_ppr(struct dp_euicc_identity *id, bool present,
+					 uint8_t bits)
+{
+	id->has_forbidden_ppr = present;
+	id->forbidden_ppr = present ? bits : 0;
+}
+
 const char *dp_euicc_identity_eid(const struct dp_euicc_identity *id)
 {
 	return id->eid;
@@ -285,6 +306,23 @@ static int append_ski_list(struct dp_buf *out, uint32_t tag, const struct ski_li
 	return r;
 }
 
+/* A BIT STRING with named bits (bit i of `bits` = named bit i) in DER: trailing zero bits
+ * dropped (X.690 11.2.2), the unused-bit count first. */
+static int append_named_bits(struct dp_buf *out, uint32_t tag, uint32_t bits)
+{
+	uint8_t v[5] = { 0 };
+	size_t nbits = 0;
+	for (size_t i = 0; i < 32; i++)
+		if (bits & (1u << i))
+			nbits = i + 1;
+	size_t nbytes = (nbits + 7) / 8;
+	v[0] = (uint8_t)(nbytes * 8 - nbits);
+	for (size_t i = 0; i < nbits; i++)
+		if (bits & (1u << i))
+			v[1 + i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	return dp_tlv_append(out, tag, v, 1 + nbytes);
+}
+
 /* Builds the value of a BF20/BF22 into body, then appends the whole TLV to out. The
  * encoding is written with tlv.h; the unit tests check it against the schema
  * (dp_asn1_decode_exact). */
@@ -315,7 +353,6 @@ int dp_euicc_identity_info2(const struct dp_euicc_identity *id, struct dp_buf *o
 	static const uint8_t uicc_capability[] = { 0x06, 0x7F, 0x16, 0xC0 };
 	static const uint8_t ts102241[] = { 0x09, 0x02, 0x00 };
 	static const uint8_t gp_version[] = { 0x02, 0x03, 0x00 };
-	static const uint8_t rsp_capability[] = { 0x04, 0x90 }; /* additionalProfile, test */
 	static const uint8_t pp_version[] = { 0x00, 0x00, 0x01 };
 	static const char sas[] = "smdp-test-euicc";
 	struct dp_buf body;
@@ -334,11 +371,13 @@ int dp_euicc_identity_info2(const struct dp_euicc_identity *id, struct dp_buf *o
 	if (r == DP_OK)
 		r = dp_tlv_append(&body, 0x87, gp_version, sizeof(gp_version));
 	if (r == DP_OK)
-		r = dp_tlv_append(&body, 0x88, rsp_capability, sizeof(rsp_capability));
+		r = append_named_bits(&body, 0x88, id->rsp_capability);
 	if (r == DP_OK)
 		r = append_ski_list(&body, 0xA9, &id->verification);
 	if (r == DP_OK)
 		r = append_ski_list(&body, 0xAA, &id->signing);
+	if (r == DP_OK && id->has_forbidden_ppr)
+		r = append_named_bits(&body, 0x99, id->forbidden_ppr);
 	if (r == DP_OK)
 		r = dp_tlv_append(&body, 0x04, pp_version, sizeof(pp_version));
 	if (r == DP_OK)

@@ -74,6 +74,23 @@ void dp_euicc_identity_set_faults(struct dp_euicc_identity *id, unsigned faults)
  * as profiles are installed (a test knob, not a memory model). */
 void dp_euicc_identity_set_free_memory(struct dp_euicc_identity *id, uint32_t bytes);
 uint32_t dp_euicc_identity_free_memory(const struct dp_euicc_identity *id);
+/* rspCapability (EUICCInfo2 88) as bits: bit i = SGP.22 RspCapability named bit i
+ * (additionalProfile 0, crlSupport 1, rpmSupport 2, testProfileSupport 3, ...; up to 31),
+ * encoded as a DER named-bit string (trailing zero bits dropped; 0 gives `88 01 00`).
+ * Default additionalProfile | testProfileSupport (`88 02 04 90`, the SGP.26 test eUICC's
+ * trace value). Reported only: the test eUICC does not act on the bits. */
+#define DP_EUICC_RSP_ADDITIONAL_PROFILE (1u << 0)
+#define DP_EUICC_RSP_TEST_PROFILE	(1u << 3)
+#define DP_EUICC_RSP_CAPABILITY_DEFAULT \
+	(DP_EUICC_RSP_ADDITIONAL_PROFILE | DP_EUICC_RSP_TEST_PROFILE)
+void dp_euicc_identity_set_rsp_capability(struct dp_euicc_identity *id, uint32_t bits);
+uint32_t dp_euicc_identity_rsp_capability(const struct dp_euicc_identity *id);
+/* forbiddenProfilePolicyRules (EUICCInfo2 99, PprIds: pprUpdateControl 0, ppr1 1, ppr2 2;
+ * bit i = named bit i), placed where the schema has it (before ppVersion). Absent by
+ * default; present with bits 0 it is the empty list `99 01 00`. Reported only: the test
+ * eUICC does not refuse a profile for its PPRs. */
+void dp_euicc_identity_set_forbidden_ppr(struct dp_euicc_identity *id, bool present,
+					 uint8_t bits);
 
 /* Reading. */
 const char *dp_euicc_identity_eid(const struct dp_euicc_identity *id);

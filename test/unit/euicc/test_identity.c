@@ -159,6 +159,106 @@ static void info2_matches_schema_and_extras(void **state)
 	dp_euicc_identity_free(id);
 }
 
+/* The raw TLV of an EUICCInfo2 member (tag) as the identity encodes it. */
+static void info2_member(struct dp_euicc_identity *id, uint32_t tag, struct dp_buf *out,
+			 bool *found)
+{
+	struct dp_buf b;
+	struct dp_tlv top, m;
+	dp_buf_init(&b, 8192);
+	assert_int_equal(dp_euicc_identity_info2(id, &b), DP_OK);
+	assert_int_equal(dp_tlv_expect(b.data, b.len, 0xBF22, &top), DP_OK);
+	*found = dp_tlv_find(top.value, top.len, tag, &m) == DP_OK;
+	dp_buf_reset(out);
+	if (*found)
+		assert_int_equal(dp_buf_append(out, m.raw, m.raw_len), DP_OK);
+	/* whatever the settings, the whole is exactly the schema's EUICCInfo2 */
+	asn1_node n = NULL;
+	assert_int_equal(dp_asn1_decode_exact("RSPDefinitions.EUICCInfo2", b.data, b.len, &n),
+			 DP_OK);
+	dp_asn1_free(&n);
+	dp_buf_deinit(&b);
+}
+
+/* rspCapability and forbiddenProfilePolicyRules as DER named-bit strings, in schema order
+ * (99 before ppVersion, also with v3 extras after it), readable by the server's reader. */
+static void info2_capability_and_forbidden_ppr(void **state)
+{
+	(void)state;
+	struct dp_euicc_identity *id = euicc_test_identity(DP_CURVE_NIST_P256);
+	struct dp_buf m;
+	bool found;
+	dp_buf_init(&m, 64);
+	/* the default: additionalProfile and testProfileSupport, no forbidden PPRs */
+	assert_int_equal(dp_euicc_identity_rsp_capability(id), DP_EUICC_RSP_CAPABILITY_DEFAULT);
+	info2_member(id, 0x88, &m, &found);
+	assert_true(found);
+	assert_bytes_equal(m.data, m.len, (const uint8_t *)"\x88\x02\x04\x90", 4);
+	info2_member(id, 0x99, &m, &found);
+	assert_false(found);
+	/* trailing zero bits dropped; no bits at all is the empty string */
+	const struct {
+		uint32_t bits;
+		const char *der;
+		size_t len;
+	} caps[] = {
+		{ DP_EUICC_RSP_ADDITIONAL_PROFILE, "\x88\x02\x07\x80", 4 },
+		{ 0, "\x88\x01\x00", 3 },
+		{ (1u << 0) | (1u << 5), "\x88\x02\x02\x84", 4 },
+		{ (1u << 3) | (1u << 8), "\x88\x03\x07\x10\x80", 5 },
+		{ 1u << 31, "\x88\x05\x00\x00\x00\x00\x01", 7 },
+	};
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		dp_euicc_identity_set_rsp_capability(id, caps[i].bits);
+		assert_int_equal(dp_euicc_identity_rsp_capability(id), caps[i].bits);
+		info2_member(id, 0x88, &m, &found);
+		assert_true(found);
+		assert_bytes_equal(m.data, m.len, (const uint8_t *)caps[i].der, caps[i].len);
+	}
+	/* forbidden PPRs: ppr1, ppr2, both, the empty list; then absent again */
+	static const uint8_t v3[] = { 0x93, 0x03, 0x03, 0x01, 0x00 };
+	assert_int_equal(dp_euicc_identity_add_info2_extra(id, v3, sizeof(v3)), DP_OK);
+	const struct {
+		uint8_t bits;
+		const char *der;
+		size_t len;
+		size_t nbits;
+	} pprs[] = {
+		{ 1u << 1, "\x99\x02\x06\x40", 4, 2 },
+		{ 1u << 2, "\x99\x02\x05\x20", 4, 3 },
+		{ (1u << 1) | (1u << 2), "\x99\x02\x05\x60", 4, 3 },
+		{ 0, "\x99\x01\x00", 3, 0 },
+	};
+	for (size_t i = 0; i < sizeof(pprs) / sizeof(pprs[0]); i++) {
+		dp_euicc_identity_set_forbidden_ppr(id, true, pprs[i].bits);
+		info2_member(id, 0x99, &m, &found);
+		assert_true(found);
+		assert_bytes_equal(m.data, m.len, (const uint8_t *)pprs[i].der, pprs[i].len);
+		/* the way the SM-DP+ reads it */
+		struct dp_buf b;
+		asn1_node n = NULL;
+		uint8_t bits[4] = { 0 };
+		size_t nbits = 99;
+		dp_buf_init(&b, 8192);
+		assert_int_equal(dp_euicc_identity_info2(id, &b), DP_OK);
+		assert_int_equal(dp_asn1_decode("RSPDefinitions.EUICCInfo2", b.data, b.len, &n),
+				 DP_OK);
+		assert_int_equal(dp_asn1_read_bits(n, "forbiddenProfilePolicyRules", bits,
+						   sizeof(bits), &nbits),
+				 DP_OK);
+		assert_int_equal(nbits, pprs[i].nbits);
+		if (nbits > 0)
+			assert_int_equal(bits[0], pprs[i].der[3]);
+		dp_asn1_free(&n);
+		dp_buf_deinit(&b);
+	}
+	dp_euicc_identity_set_forbidden_ppr(id, false, 0x06);
+	info2_member(id, 0x99, &m, &found);
+	assert_false(found);
+	dp_buf_deinit(&m);
+	dp_euicc_identity_free(id);
+}
+
 static void eid_override(void **state)
 {
 	(void)state;
@@ -213,6 +313,7 @@ int main(void)
 		cmocka_unit_test(sgp26_brainpool),
 		cmocka_unit_test(info1_matches_schema),
 		cmocka_unit_test(info2_matches_schema_and_extras),
+		cmocka_unit_test(info2_capability_and_forbidden_ppr),
 		cmocka_unit_test(eid_override),
 		cmocka_unit_test(load_refuses_mismatches),
 	};
