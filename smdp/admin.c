@@ -40,6 +40,9 @@ static const char usage_profile[] =
     "\n"
     "  import FILE...    store SAIP packages (DER) or profilegen YAML files as Available\n"
     "                    profiles; a folder imports its *.der and *.yaml files\n"
+    "  import --csv CSV DIR\n"
+    "                    a profilegen batch folder, all or nothing, checked against\n"
+    "                    its operator file CSV\n"
     "  list              one line per profile: ICCID, type, owner, state, bound EID\n"
     "  show ICCID        a profile and its history\n"
     "  reset ICCID       Error or Unavailable -> Available\n"
@@ -49,7 +52,10 @@ static const char usage_profile[] =
 
 static const char usage_import[] =
     "usage: smdp profile import FILE... [options]\n"
+    "       smdp profile import --csv CSV DIR [options]\n"
     "\n"
+    "  --csv CSV         DIR is a 'profilegen batch' folder and CSV its operator file\n"
+    "                    (ICCID,IMSI,Ki,OPc,PIN1,PUK1,PIN2,PUK2,ADM1): see below\n"
     "  --type T          profile type (orders by type pick from it)\n"
     "  --owner O         owner recorded with the profile\n"
     "  --ppk             pre-protect the package with fresh profile protection keys\n"
@@ -58,7 +64,12 @@ static const char usage_import[] =
     "  --class C         test, provisioning or operational (default operational for "
     "DER)\n" COMMON_HELP "\n"
     "A YAML file's metadata: mapping gives the metadata; the options above override it.\n"
-    "A bad file imports nothing of itself; the others are still imported (exit status 1).\n";
+    "A bad file imports nothing of itself; the others are still imported (exit status 1).\n"
+    "\n"
+    "With --csv nothing is imported unless all is well: every CSV row has its <ICCID>.der\n"
+    "in DIR, every *.der in DIR has its row, each package's ICCID, IMSI, Ki and OPc equal\n"
+    "its row's, and no ICCID is in the order book yet. Every problem is reported with its\n"
+    "line or file (exit status 1). The CSV's keys and codes are never stored or printed.\n";
 
 static const char usage_list[] =
     "usage: smdp profile list [--state S] [--type T] [--owner O] [options]\n"
@@ -233,13 +244,17 @@ static const char *class_name(int c)
 
 /* ---- smdp profile import ---- */
 
+/* ctx: NULL, or a count of the failures reported (a batch's problems). */
 static void import_report(void *ctx, const char *path, int r, const char *iccid)
 {
-	(void)ctx;
-	if (r == DP_OK)
+	size_t *failures = ctx;
+	if (r == DP_OK) {
 		printf("imported %s from %s\n", iccid, path);
-	else
-		fprintf(stderr, "smdp profile import: %s: %s\n", dp_strerror(r), dp_err_detail());
+		return;
+	}
+	if (failures != NULL)
+		(*failures)++;
+	fprintf(stderr, "smdp profile import: %s: %s\n", dp_strerror(r), dp_err_detail());
 }
 
 static int cmd_import(int argc, char **argv)
@@ -251,10 +266,12 @@ static int cmd_import(int argc, char **argv)
 	    {"sp-name", required_argument, NULL, 's'},
 	    {"name", required_argument, NULL, 'n'},
 	    {"class", required_argument, NULL, 'c'},
+	    {"csv", required_argument, NULL, 'C'},
 	    COMMON_OPTS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct dp_import_options o = {.profile_class = -1, .actor = ACTOR};
+	const char *csv = NULL;
 	struct dp_config cfg;
 	struct dp_db *db = NULL;
 	int r = load_config(argc, argv, &cfg), c;
@@ -283,21 +300,34 @@ static int cmd_import(int argc, char **argv)
 						"provisioning or operational",
 						optarg);
 			break;
+		case 'C': csv = optarg; break;
 		case OPT_HELP: fputs(usage_import, stdout); goto out;
 		default: r = usage_error("profile import", "bad option"); break;
 		}
 	}
 	if (r == DP_OK && optind >= argc)
-		r = usage_error("profile import", "no FILE given");
+		r = usage_error("profile import", csv != NULL ? "no DIR given" : "no FILE given");
+	if (r == DP_OK && csv != NULL && argc - optind != 1)
+		r = usage_error("profile import", "--csv takes one DIR, the batch folder");
 	if (r)
 		goto out;
 	r = open_db(&cfg, true, &db);
 	if (r)
 		goto out;
 	size_t ok = 0, failed = 0;
-	r = dp_import_paths(db, argv + optind, (size_t)(argc - optind), &o, import_report, NULL,
-			    &ok, &failed);
-	printf("%zu imported, %zu failed\n", ok, failed);
+	if (csv != NULL) {
+		/* a batch: all or nothing; each problem is reported, then the first returned */
+		r = dp_import_batch(db, csv, argv[optind], &o, import_report, &failed, &ok);
+		if (r && ok == 0)
+			printf("batch refused: %zu problem%s, nothing imported\n", failed,
+			       failed == 1 ? "" : "s");
+		else
+			printf("%zu imported, %zu failed\n", ok, failed);
+	} else {
+		r = dp_import_paths(db, argv + optind, (size_t)(argc - optind), &o, import_report,
+				    NULL, &ok, &failed);
+		printf("%zu imported, %zu failed\n", ok, failed);
+	}
 	if (r) {
 		/* each failure was reported with its file already */
 		dp_db_close(db);

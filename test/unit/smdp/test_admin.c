@@ -1,6 +1,8 @@
 /* The admin CLI's libraries: activation codes (good and bad), matching IDs, QR text and
  * PNG (decoded back here), profile import from TS.48 DER and profilegen YAML, with
- * malformed files, duplicates and folders. */
+ * malformed files, duplicates and folders; the operator CSV reader and the import of a
+ * real profilegen batch against it (a missing or extra package, a wrong IMSI/Ki/OPc, a
+ * malformed line, a duplicate ICCID: all refused whole, nothing stored). */
 #define _GNU_SOURCE /* memmem */
 #include "test/support/support.h"
 
@@ -13,6 +15,7 @@
 #include "smdp/activation.h"
 #include "smdp/db.h"
 #include "smdp/import.h"
+#include "profilegen/profilegen.h"
 #include "smdp/qr.h"
 
 /* ---- activation codes ---- */
@@ -614,6 +617,532 @@ static void import_folder_and_bad_files(void **state)
 	assert_int_equal(failed, 1);
 }
 
+/* ---- the operator CSV of a profilegen batch ---- */
+
+static const char HDR[] = "ICCID,IMSI,Ki,OPc,PIN1,PUK1,PIN2,PUK2,ADM1\n";
+static const char KI1[] = "000102030405060708090A0B0C0D0E0F";
+static const char OPC1[] = "0F0E0D0C0B0A09080706050403020100";
+
+static int csv_parse_str(const char *text, struct dp_import_csv *c)
+{
+	return dp_import_csv_parse("op.csv", text, strlen(text), c);
+}
+
+static void csv_good(void **state)
+{
+	(void)state;
+	struct dp_import_csv c;
+	char text[1024];
+	dp_import_csv_init(&c);
+	/* profilegen's own output: two rows */
+	snprintf(text, sizeof(text),
+		 "%s8949440000000009900,262019000000990,%s,%s,1234,12345678,5678,87654321,"
+		 "11223344\n8949440000000009918,262019000000991,%s,%s,0000,00000000,9999,"
+		 "99999999,12345678\n",
+		 HDR, KI1, OPC1, OPC1, KI1);
+	assert_int_equal(csv_parse_str(text, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.rows[0].line, 2);
+	assert_string_equal(c.rows[0].iccid, "8949440000000009900");
+	assert_string_equal(c.rows[0].imsi, "262019000000990");
+	assert_int_equal(c.rows[0].ki_len, 16);
+	assert_memory_equal(c.rows[0].ki, "\x00\x01\x02\x03\x04\x05\x06\x07", 8);
+	assert_int_equal(c.rows[1].opc_len, 16);
+	assert_int_equal(c.rows[1].opc[0], 0x00);
+	assert_int_equal(c.rows[1].ki[0], 0x0F);
+	/* a spreadsheet's: BOM, CRLF, lower-case names, spaces, blank lines, other order,
+	 * only the two required columns, no final newline, a 20-digit ICCID */
+	assert_int_equal(csv_parse_str("\xEF\xBB\xBFimsi , iccid\r\n\r\n 262019000000990 ,\t"
+				       "89494400000000099007\r\n\n001010000000001,"
+				       "8949440000000009918",
+				       &c),
+			 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.rows[0].iccid, "89494400000000099007");
+	assert_string_equal(c.rows[0].imsi, "262019000000990");
+	assert_int_equal(c.rows[0].line, 3);
+	assert_int_equal(c.rows[0].ki_len, 0);
+	assert_int_equal(c.rows[1].line, 5);
+	/* TUAK: a 32-byte K and TOPc */
+	snprintf(text, sizeof(text),
+		 "ICCID,IMSI,Ki,OPc\n8949440000000009900,262019000000990,%s%s,%s%s\n", KI1, KI1,
+		 OPC1, OPC1);
+	assert_int_equal(csv_parse_str(text, &c), 0);
+	assert_int_equal(c.rows[0].ki_len, 32);
+	assert_int_equal(c.rows[0].opc_len, 32);
+	dp_import_csv_deinit(&c);
+	assert_null(c.rows);
+	assert_int_equal(c.n, 0);
+}
+
+static void csv_malformed(void **state)
+{
+	(void)state;
+	static const char ROW[] =
+	    "8949440000000009900,262019000000990,"
+	    "000102030405060708090A0B0C0D0E0F,0F0E0D0C0B0A09080706050403020100,"
+	    "1234,12345678,5678,87654321,11223344\n";
+	static const char ROW2[] =
+	    "8949440000000009918,262019000000991,"
+	    "000102030405060708090A0B0C0D0E0F,0F0E0D0C0B0A09080706050403020100,"
+	    "1234,12345678,5678,87654321,11223344\n";
+	char longline[1200];
+	memset(longline, '1', sizeof(longline) - 2);
+	longline[sizeof(longline) - 2] = '\n';
+	longline[sizeof(longline) - 1] = '\0';
+	const struct {
+		const char *a, *b, *c; /* concatenated */
+		const char *want;      /* in the detail */
+	} cases[] = {
+	    {"", "", "", "op.csv: empty file"},
+	    {"\n", HDR, ROW, "op.csv:1: no header line"},
+	    {HDR, "", "", "op.csv: no rows after the header"},
+	    {HDR, "\n\n", "", "op.csv: no rows after the header"},
+	    {"ICCID,IMSI,Kc\n", "", "", "op.csv:1: unknown column 'Kc'"},
+	    {"ICCID,IMSI,K\x01\n", "", "", "op.csv:1: column 3 is not a known column name"},
+	    {"ICCID,IMSI,iccid\n", "", "", "op.csv:1: column ICCID appears twice"},
+	    {"ICCID,Ki\n", "", "", "op.csv:1: the header has no IMSI column"},
+	    {"IMSI\n", "", "", "op.csv:1: the header has no ICCID column"},
+	    {"ICCID,IMSI,Ki,OPc,PIN1,PUK1,PIN2,PUK2,ADM1,ADM2\n", "", "", "op.csv:1: more than 9"},
+	    /* rows: the line is named */
+	    {HDR, ROW, "8949440000000009918,262019000000991\n",
+	     "op.csv:3: 2 fields, the header has 9"},
+	    {HDR, ROW, "1,2,3,4,5,6,7,8,9,10,11\n", "op.csv:3: more than 9 fields"},
+	    {HDR, ROW, ",,,,,,,,\n", "op.csv:3: empty ICCID"},
+	    {HDR, "894944000000000990,262019000000990,a,b,1,2,3,4,5\n", "",
+	     "op.csv:2: ICCID must be 19 or 20 digits"},
+	    {HDR, "8949440000000009904,262019000000990,a,b,1,2,3,4,5\n", "",
+	     "op.csv:2: ICCID 8949440000000009904: the Luhn digit should be 0"},
+	    {HDR, "894944000000000990X,262019000000990,a,b,1,2,3,4,5\n", "",
+	     "op.csv:2: ICCID must be 19 or 20 digits"},
+	    {HDR, ROW, "8949440000000009918,26201,a,b,1,2,3,4,5\n",
+	     "op.csv:3: IMSI must be 6 to 15"},
+	    {HDR,
+	     "8949440000000009918,262019000000991,00010203,"
+	     "0F0E0D0C0B0A09080706050403020100,1234,12345678,5678,87654321,11223344\n",
+	     "", "op.csv:2: Ki must be 32 or 64 hex digits"},
+	    {HDR,
+	     "8949440000000009918,262019000000991,000102030405060708090A0B0C0D0E0G,"
+	     "0F0E0D0C0B0A09080706050403020100,1234,12345678,5678,87654321,11223344\n",
+	     "", "op.csv:2: Ki must be 32 or 64"},
+	    {HDR,
+	     "8949440000000009918,262019000000991,000102030405060708090A0B0C0D0E0F,"
+	     "0F0E0D0C,1234,12345678,5678,87654321,11223344\n",
+	     "", "op.csv:2: OPc must be"},
+	    {HDR,
+	     "8949440000000009918,262019000000991,000102030405060708090A0B0C0D0E0F,"
+	     "0F0E0D0C0B0A09080706050403020100,123,12345678,5678,87654321,11223344\n",
+	     "", "op.csv:2: PIN1 must be 4 to 8 digits"},
+	    {HDR,
+	     "8949440000000009918,262019000000991,000102030405060708090A0B0C0D0E0F,"
+	     "0F0E0D0C0B0A09080706050403020100,1234,123456789,5678,87654321,11223344\n",
+	     "", "op.csv:2: PUK1 must be"},
+	    {HDR,
+	     "8949440000000009918,262019000000991,000102030405060708090A0B0C0D0E0F,"
+	     "0F0E0D0C0B0A09080706050403020100,1234,12345678,5678,87654321,1122334A\n",
+	     "", "op.csv:2: ADM1 must be"},
+	    {HDR, ROW, "\"8949440000000009918\",262019000000991,a,b,1,2,3,4,5\n",
+	     "op.csv:3: a NUL byte or a quote"},
+	    {HDR, ROW, longline, "op.csv:3: longer than 1024 bytes"},
+	    /* unique ICCIDs and IMSIs: the later line names the earlier */
+	    {HDR, ROW, ROW, "op.csv:3: ICCID 8949440000000009900 again (first on line 2)"},
+	    {HDR, ROW2,
+	     "8949440000000009900,262019000000991,000102030405060708090A0B0C0D0E0F,"
+	     "0F0E0D0C0B0A09080706050403020100,1234,12345678,5678,87654321,11223344\n",
+	     "op.csv:3: IMSI 262019000000991 again (first on line 2)"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[4096];
+		snprintf(text, sizeof(text), "%s%s%s", cases[i].a, cases[i].b, cases[i].c);
+		struct dp_import_csv c;
+		dp_import_csv_init(&c);
+		int r = csv_parse_str(text, &c);
+		if (r != DP_ERR_BATCH_CSV || strstr(dp_err_detail(), cases[i].want) == NULL)
+			fail_msg("case %zu: %d '%s', want '%s'", i, r, dp_err_detail(),
+				 cases[i].want);
+		/* nothing is left behind, and no key or code is echoed */
+		assert_null(c.rows);
+		assert_int_equal(c.n, 0);
+		assert_null(strstr(dp_err_detail(), "0F0E0D0C"));
+		assert_null(strstr(dp_err_detail(), "00010203"));
+		assert_null(strstr(dp_err_detail(), "12345678"));
+		dp_import_csv_deinit(&c);
+	}
+	/* a NUL inside the counted text */
+	struct dp_import_csv c;
+	dp_import_csv_init(&c);
+	char nul[200];
+	int n = snprintf(nul, sizeof(nul), "ICCID,IMSI\n8949440000000009900,262019000000990\n");
+	nul[20] = '\0';
+	assert_int_equal(dp_import_csv_parse("op.csv", nul, (size_t)n, &c), DP_ERR_BATCH_CSV);
+	assert_non_null(strstr(dp_err_detail(), "op.csv:2: a NUL byte"));
+	dp_import_csv_deinit(&c);
+}
+
+/* A real `profilegen batch` of 5 from the example YAML in <dir>/batch with its operator
+ * file <dir>/batch.csv. */
+struct bfx {
+	struct fx f;
+	char batch[128], csv[128];
+};
+
+static int batch_setup(void **state)
+{
+	struct bfx *b = calloc(1, sizeof(*b));
+	assert_non_null(b);
+	snprintf(b->f.dir, sizeof(b->f.dir), "/tmp/smdp-test-batch-XXXXXX");
+	assert_non_null(mkdtemp(b->f.dir));
+	snprintf(b->f.db_path, sizeof(b->f.db_path), "%s/smdp.db", b->f.dir);
+	assert_int_equal(dp_db_open(b->f.db_path, &b->f.db), 0);
+	snprintf(b->batch, sizeof(b->batch), "%s/batch", b->f.dir);
+	snprintf(b->csv, sizeof(b->csv), "%s/batch.csv", b->f.dir);
+	assert_int_equal(mkdir(b->batch, 0700), 0);
+	struct dp_pg_package tpl;
+	dp_pg_package_init(&tpl);
+	assert_int_equal(dp_pg_build_file(config_profile(), &tpl), 0);
+	FILE *out = fopen(b->csv, "w");
+	assert_non_null(out);
+	struct dp_pg_batch job = {.count = 5,
+				  .iccid_first = "894944000000000990",
+				  .imsi_first = "262019000000990",
+				  .out_dir = b->batch,
+				  .csv_out = out};
+	assert_int_equal(dp_pg_batch_run(&tpl, &job), 0);
+	assert_int_equal(fclose(out), 0);
+	dp_pg_package_deinit(&tpl);
+	*state = b;
+	return 0;
+}
+
+static int batch_teardown(void **state)
+{
+	struct bfx *b = *state;
+	dp_db_close(b->f.db);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->f.dir);
+	assert_int_equal(system(cmd), 0);
+	free(b);
+	return 0;
+}
+
+/* The operator file's lines (line 1 the header); free with free_lines. */
+static size_t read_lines(const char *path, char lines[16][512])
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	size_t n = 0;
+	while (n < 16 && fgets(lines[n], 512, fp) != NULL)
+		n++;
+	fclose(fp);
+	return n;
+}
+
+static void write_lines(const char *path, char lines[16][512], size_t n)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (size_t i = 0; i < n; i++)
+		fputs(lines[i], fp);
+	fclose(fp);
+}
+
+/* The comma-separated field i of a CSV line (a copy). */
+static void csv_get(const char *line, int i, char *out, size_t cap)
+{
+	const char *p = line;
+	for (int k = 0; k < i; k++)
+		p = strchr(p, ',') + 1;
+	size_t n = strcspn(p, ",\n");
+	assert_true(n < cap);
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Replaces field i of a CSV line by v. */
+static void csv_set(char *line, int i, const char *v)
+{
+	char out[512] = "", f[128];
+	for (int k = 0; k < 9; k++) {
+		csv_get(line, k, f, sizeof(f));
+		strcat(out, k == i ? v : f);
+		strcat(out, k < 8 ? "," : "\n");
+	}
+	snprintf(line, 512, "%s", out);
+}
+
+struct reports {
+	int ok, bad;
+	char all[4096]; /* every problem's detail, one a line */
+};
+
+static void on_batch(void *ctx, const char *path, int r, const char *iccid)
+{
+	struct reports *s = ctx;
+	(void)iccid;
+	assert_non_null(path);
+	if (r == DP_OK) {
+		s->ok++;
+		return;
+	}
+	s->bad++;
+	size_t n = strlen(s->all);
+	snprintf(s->all + n, sizeof(s->all) - n, "%s\n", dp_err_detail());
+}
+
+static size_t count_type(struct dp_db *db, const char *type)
+{
+	size_t counts[DP_PROFILE_STATE_COUNT], all = 0;
+	assert_int_equal(dp_db_profile_count(db, type, counts), 0);
+	for (int i = 0; i < DP_PROFILE_STATE_COUNT; i++)
+		all += counts[i];
+	return all;
+}
+
+static int run_batch(struct bfx *b, struct reports *s, size_t *imported)
+{
+	struct dp_import_options o = {.profile_type = "op", .owner = "acme", .profile_class = -1};
+	memset(s, 0, sizeof(*s));
+	return dp_import_batch(b->f.db, b->csv, b->batch, &o, on_batch, s, imported);
+}
+
+/* The file's text appears nowhere in the database files (keys are in the packages only
+ * as their bytes, never as the operator file's hex). */
+static void assert_not_in_db(struct bfx *b, const char *text)
+{
+	static const char *const suffix[] = {"", "-wal"};
+	for (int i = 0; i < 2; i++) {
+		char path[160];
+		snprintf(path, sizeof(path), "%s%s", b->f.db_path, suffix[i]);
+		FILE *fp = fopen(path, "rb");
+		if (fp == NULL)
+			continue;
+		fclose(fp);
+		struct dp_buf db;
+		dp_test_read_file(path, &db);
+		assert_null(memmem(db.data, db.len, text, strlen(text)));
+		dp_buf_deinit(&db);
+	}
+}
+
+static void batch_identity(void **state)
+{
+	struct bfx *b = *state;
+	char lines[16][512], iccid[32], imsi[32], ki[80], path[256];
+	assert_int_equal(read_lines(b->csv, lines), 6);
+	csv_get(lines[2], 0, iccid, sizeof(iccid));
+	csv_get(lines[2], 1, imsi, sizeof(imsi));
+	csv_get(lines[2], 2, ki, sizeof(ki));
+	assert_string_equal(iccid, "8949440000000009918");
+	snprintf(path, sizeof(path), "%s/%s.der", b->batch, iccid);
+	struct dp_buf der, want;
+	dp_test_read_file(path, &der);
+	struct dp_import_identity id;
+	assert_int_equal(dp_import_identity_read(der.data, der.len, &id), 0);
+	assert_string_equal(id.iccid, iccid);
+	assert_string_equal(id.imsi, imsi);
+	assert_int_equal(id.n_aka, 1);
+	dp_test_hex(ki, &want);
+	assert_bytes_equal(id.ki, id.ki_len, want.data, want.len);
+	assert_int_equal(id.opc_len, 16);
+	dp_import_identity_wipe(&id);
+	dp_buf_deinit(&want);
+	/* a TS.48 package: its IMSI and keys */
+	struct dp_buf ts48;
+	dp_test_read_file(dp_test_shared("ts48/TS48v1_A.der"), &ts48);
+	assert_int_equal(dp_import_identity_read(ts48.data, ts48.len, &id), 0);
+	assert_string_equal(id.iccid, "89000123456789012341");
+	assert_true(strlen(id.imsi) >= 6);
+	dp_import_identity_wipe(&id);
+	/* malformed: truncated, empty, garbage; the output is left wiped */
+	assert_int_not_equal(dp_import_identity_read(der.data, der.len - 3, &id), 0);
+	assert_string_equal(id.iccid, "");
+	assert_int_not_equal(dp_import_identity_read(der.data, 0, &id), 0);
+	assert_int_not_equal(dp_import_identity_read((const uint8_t *)"\x30\x00", 2, &id), 0);
+	dp_buf_deinit(&ts48);
+	dp_buf_deinit(&der);
+}
+
+static void batch_good(void **state)
+{
+	struct bfx *b = *state;
+	struct reports s;
+	size_t imported = 99;
+	/* a file that is not a package is ignored */
+	char notes[192], lines[16][512], ki[80];
+	snprintf(notes, sizeof(notes), "%s/README.txt", b->batch);
+	write_file(notes, "x", 1);
+	assert_int_equal(run_batch(b, &s, &imported), 0);
+	assert_int_equal(imported, 5);
+	assert_int_equal(s.ok, 5);
+	assert_int_equal(s.bad, 0);
+	assert_int_equal(count_type(b->f.db, "op"), 5);
+	struct dp_db_profile p;
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get(b->f.db, "8949440000000009934", true, &p), 0);
+	assert_string_equal(p.owner, "acme");
+	assert_string_equal(p.profile_type, "op");
+	assert_int_equal(p.state, DP_PROFILE_AVAILABLE);
+	assert_int_equal(p.package.data[0], 0xA0);
+	dp_db_profile_deinit(&p);
+	/* the operator file's hex keys are nowhere in the order book */
+	assert_int_equal(read_lines(b->csv, lines), 6);
+	for (size_t i = 1; i < 6; i++) {
+		csv_get(lines[i], 2, ki, sizeof(ki));
+		assert_not_in_db(b, ki);
+		csv_get(lines[i], 3, ki, sizeof(ki));
+		assert_not_in_db(b, ki);
+	}
+	/* the same batch again: every ICCID is there already, each named, nothing added */
+	assert_int_equal(run_batch(b, &s, &imported), DP_ERR_DB_EXISTS);
+	assert_int_equal(s.bad, 5);
+	assert_int_equal(imported, 0);
+	assert_non_null(strstr(dp_err_detail(), "8949440000000009900"));
+	assert_non_null(strstr(dp_err_detail(), "is already in the order book"));
+	assert_non_null(strstr(dp_err_detail(), "5 problems; nothing was imported"));
+	assert_int_equal(count_type(b->f.db, "op"), 5);
+}
+
+static void batch_missing_and_extra_file(void **state)
+{
+	struct bfx *b = *state;
+	struct reports s;
+	size_t imported;
+	char path[256];
+	/* row 4 (line 4) loses its package; a TS.48 package that no row names is added */
+	snprintf(path, sizeof(path), "%s/8949440000000009926.der", b->batch);
+	assert_int_equal(unlink(path), 0);
+	struct dp_buf der;
+	dp_test_read_file(dp_test_shared("ts48/TS48v1_A.der"), &der);
+	snprintf(path, sizeof(path), "%s/89000123456789012341.der", b->batch);
+	write_file(path, der.data, der.len);
+	dp_buf_deinit(&der);
+	assert_int_equal(run_batch(b, &s, &imported), DP_ERR_BATCH_MISMATCH);
+	assert_int_equal(imported, 0);
+	assert_int_equal(s.ok, 0);
+	assert_int_equal(s.bad, 2);
+	assert_non_null(strstr(s.all, "89000123456789012341.der: no row of "));
+	assert_non_null(strstr(s.all, "batch.csv:4: ICCID 8949440000000009926 has no package "
+				      "8949440000000009926.der"));
+	assert_int_equal(count_type(b->f.db, "op"), 0);
+	/* only the extra file */
+	unlink(path);
+	write_file(path, "junk", 4);
+	struct dp_buf good;
+	snprintf(path, sizeof(path), "%s/8949440000000009918.der", b->batch);
+	dp_test_read_file(path, &good);
+	snprintf(path, sizeof(path), "%s/8949440000000009926.der", b->batch);
+	write_file(path, good.data, good.len);
+	dp_buf_deinit(&good);
+	/* 8949440000000009926.der now holds 8949440000000009918's package */
+	assert_int_equal(run_batch(b, &s, &imported), DP_ERR_BATCH_MISMATCH);
+	assert_int_equal(s.bad, 2);
+	assert_non_null(strstr(s.all, "8949440000000009926.der: header ICCID 8949440000000009918, "
+				      "but "));
+	assert_non_null(strstr(s.all, "batch.csv:4 has 8949440000000009926"));
+	assert_int_equal(count_type(b->f.db, "op"), 0);
+}
+
+static void batch_wrong_imsi_and_keys(void **state)
+{
+	struct bfx *b = *state;
+	struct reports s;
+	size_t imported;
+	char lines[16][512], ki[80];
+	size_t n = read_lines(b->csv, lines);
+	/* line 3: another IMSI; line 5: another Ki (a valid one, of the right length) */
+	csv_set(lines[2], 1, "262019000000999");
+	csv_get(lines[4], 2, ki, sizeof(ki));
+	char other[80];
+	snprintf(other, sizeof(other), "%s", ki);
+	other[0] = other[0] == 'A' ? 'B' : 'A';
+	csv_set(lines[4], 2, other);
+	write_lines(b->csv, lines, n);
+	assert_int_equal(run_batch(b, &s, &imported), DP_ERR_BATCH_MISMATCH);
+	assert_int_equal(imported, 0);
+	assert_int_equal(s.bad, 2);
+	assert_non_null(strstr(s.all, "8949440000000009918.der: IMSI 262019000000991, but "));
+	assert_non_null(strstr(s.all, "batch.csv:3 has 262019000000999"));
+	assert_non_null(strstr(s.all, "8949440000000009934.der: Ki differs from "));
+	assert_non_null(strstr(s.all, "batch.csv:5"));
+	/* neither key is shown */
+	assert_null(strstr(s.all, ki));
+	assert_null(strstr(s.all, other));
+	assert_non_null(strstr(dp_err_detail(), "IMSI 262019000000991"));
+	assert_non_null(strstr(dp_err_detail(), "2 problems; nothing was imported"));
+	assert_int_equal(count_type(b->f.db, "op"), 0);
+	/* an OPc from another batch */
+	n = read_lines(b->csv, lines);
+	csv_set(lines[2], 1, "262019000000991");
+	csv_set(lines[4], 2, ki);
+	csv_set(lines[5], 3, "00000000000000000000000000000000");
+	write_lines(b->csv, lines, n);
+	assert_int_equal(run_batch(b, &s, &imported), DP_ERR_BATCH_MISMATCH);
+	assert_int_equal(s.bad, 1);
+	assert_non_null(strstr(s.all, "8949440000000009942.der: OPc differs from "));
+	assert_int_equal(count_type(b->f.db, "op"), 0);
+}
+
+static void batch_malformed_csv(void **state)
+{
+	struct bfx *b = *state;
+	struct reports s;
+	size_t imported;
+	char lines[16][512];
+	size_t n = read_lines(b->csv, lines);
+	/* line 4 loses its last field */
+	char *comma = strrchr(lines[3], ',');
+	snprintf(comma, 2, "\n");
+	write_lines(b->csv, lines, n);
+	assert_int_equal(run_batch(b, &s, &imported), DP_ERR_BATCH_CSV);
+	assert_int_equal(s.bad, 1);
+	assert_non_null(strstr(dp_err_detail(), "batch.csv:4: 8 fields, the header has 9"));
+	assert_int_equal(count_type(b->f.db, "op"), 0);
+	/* an empty operator file */
+	FILE *fp = fopen(b->csv, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(run_batch(b, &s, &imported), DP_ERR_BATCH_CSV);
+	assert_non_null(strstr(dp_err_detail(), "batch.csv: empty file"));
+	assert_int_equal(count_type(b->f.db, "op"), 0);
+	/* no such file, no such folder */
+	struct dp_import_options o = {.profile_class = -1};
+	assert_int_equal(
+	    dp_import_batch(b->f.db, "/nonexistent.csv", b->batch, &o, NULL, NULL, &imported),
+	    DP_ERR_IO);
+	assert_non_null(strstr(dp_err_detail(), "/nonexistent.csv"));
+}
+
+static void batch_duplicate_iccid(void **state)
+{
+	struct bfx *b = *state;
+	struct reports s;
+	size_t imported;
+	char lines[16][512];
+	size_t n = read_lines(b->csv, lines);
+	/* line 7: line 2's row again, its IMSI changed (so that the ICCID is the problem) */
+	snprintf(lines[n], 512, "%s", lines[1]);
+	csv_set(lines[n], 1, "262019000000999");
+	write_lines(b->csv, lines, n + 1);
+	assert_int_equal(run_batch(b, &s, &imported), DP_ERR_BATCH_CSV);
+	assert_int_equal(s.bad, 1);
+	assert_non_null(strstr(dp_err_detail(),
+			       "batch.csv:7: ICCID 8949440000000009900 again (first on line 2)"));
+	assert_int_equal(imported, 0);
+	assert_int_equal(count_type(b->f.db, "op"), 0);
+	/* a package that fails its own checks is named, nothing imported */
+	write_lines(b->csv, lines, n);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/8949440000000009900.der", b->batch);
+	struct dp_buf der;
+	dp_test_read_file(path, &der);
+	write_file(path, der.data, der.len - 1);
+	dp_buf_deinit(&der);
+	assert_int_not_equal(run_batch(b, &s, &imported), 0);
+	assert_int_equal(s.bad, 1);
+	assert_non_null(strstr(s.all, "8949440000000009900.der"));
+	assert_int_equal(count_type(b->f.db, "op"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +1157,15 @@ int main(void)
 	    cmocka_unit_test(prepare_malformed),
 	    cmocka_unit_test_setup_teardown(import_yaml_into_db, setup, teardown),
 	    cmocka_unit_test_setup_teardown(import_folder_and_bad_files, setup, teardown),
+	    cmocka_unit_test(csv_good),
+	    cmocka_unit_test(csv_malformed),
+	    cmocka_unit_test_setup_teardown(batch_identity, batch_setup, batch_teardown),
+	    cmocka_unit_test_setup_teardown(batch_good, batch_setup, batch_teardown),
+	    cmocka_unit_test_setup_teardown(batch_missing_and_extra_file, batch_setup,
+					    batch_teardown),
+	    cmocka_unit_test_setup_teardown(batch_wrong_imsi_and_keys, batch_setup, batch_teardown),
+	    cmocka_unit_test_setup_teardown(batch_malformed_csv, batch_setup, batch_teardown),
+	    cmocka_unit_test_setup_teardown(batch_duplicate_iccid, batch_setup, batch_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
