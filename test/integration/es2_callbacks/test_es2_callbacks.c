@@ -3,180 +3,74 @@
  * software eUICC. Points 3 and 4 of a download in order with their fields (the PIR as
  * resultData), points 1 and 2, the receiver down then up while downloads go on unhindered,
  * and a server restart with callbacks still queued. */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 
-#include "pki/asn1/asn1.h"
 #include "pki/base/codec.h"
-#include "profilegen/profilegen.h"
 #include "smdp/db.h"
 #include "test/integration/support/callback_receiver.h"
+#include "test/integration/support/harness.h"
 #include "test/lpa/lpa.h"
 #include "test/support/support.h"
 
+static struct dp_harness H;
 static struct {
-	char dir[64];
-	const char *smdp;
-	pid_t pid;
-	char address[64];
-	struct dp_db *db;
 	struct dp_test_receiver *rx;	/* callback_default_url */
 	struct dp_test_receiver *rx_op; /* the callback_url of operator OP-TEST */
 	char url[160];
-	struct dp_euicc *e;
-	struct dp_lpa *lpa;
-	unsigned next_iccid;
+	struct dp_harness_device dev; /* the "pki" set's eUICC */
 } G;
 
 /* ---- helpers ---- */
 
-static void path(char *out, size_t cap, const char *rel)
-{
-	snprintf(out, cap, "%s/%s", G.dir, rel);
-}
-
+/* smdp serve on the "pki" set with the callbacks to G.url (trusting the set's CI), quick
+ * retries, the operators file and an ES2+ listener. */
 static void server_start(void)
 {
-	char state[128], pki[128], cert[160], key[160], log[128];
-	char url[200], ca[200], ops[200];
-	path(state, sizeof(state), "state");
-	path(pki, sizeof(pki), "pki");
-	path(cert, sizeof(cert), "pki/dptls-cert.pem");
-	path(key, sizeof(key), "pki/dptls-key.pem");
-	path(log, sizeof(log), "server.log");
+	char url[200], ca[200], ops[200], ci[160], opsf[160];
+	dp_harness_path(&H, ci, sizeof(ci), "pki/ci-cert.pem");
+	dp_harness_path(&H, opsf, sizeof(opsf), "operators.yaml");
 	snprintf(url, sizeof(url), "callback_default_url=%s", G.url);
-	snprintf(ca, sizeof(ca), "callback_ca_file=%s/pki/ci-cert.pem", G.dir);
-	snprintf(ops, sizeof(ops), "operators_file=%s/operators.yaml", G.dir);
-	int out[2];
-	assert_int_equal(pipe(out), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(out[1], 1);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(fd, 2);
-		close(out[0]);
-		const char *argv[] = {G.smdp,	     "serve",
-				      "--state-dir", state,
-				      "--listen",    "127.0.0.1:0",
-				      "--tls-cert",  cert,
-				      "--tls-key",   key,
-				      "--pki-dir",   pki,
-				      "--log",	     "info,db=warn",
-				      "--set",	     url,
-				      "--set",	     ca,
-				      "--set",	     "callback_retry_min_s=1",
-				      "--set",	     "callback_retry_max_s=2",
-				      "--set",	     ops,
-				      "--set",	     "es2_listen=127.0.0.1:0",
-				      NULL};
-		execv(G.smdp, (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	FILE *f = fdopen(out[0], "r");
-	char line[512] = "";
-	assert_non_null(fgets(line, sizeof(line), f));
-	fclose(f);
-	char *a = strstr(line, "address=");
-	assert_non_null(a);
-	sscanf(a + 8, "%63s", G.address);
-	G.pid = pid;
+	snprintf(ca, sizeof(ca), "callback_ca_file=%s", ci);
+	snprintf(ops, sizeof(ops), "operators_file=%s", opsf);
+	const char *options[] = {"--set", url,
+				 "--set", ca,
+				 "--set", "callback_retry_min_s=1",
+				 "--set", "callback_retry_max_s=2",
+				 "--set", ops,
+				 "--set", "es2_listen=127.0.0.1:0",
+				 NULL};
+	dp_harness_server_start(&H, 0, options, 0);
 }
 
-static void server_stop(void)
-{
-	if (G.pid <= 0)
-		return;
-	kill(G.pid, SIGTERM);
-	int st = 0;
-	waitpid(G.pid, &st, 0);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	G.pid = 0;
-}
-
-/* A copy of TS48v1_A with a fresh ICCID owned by `owner`, and an order for it. */
+/* A copy of TS48v1_A of type CB-TYPE with a fresh ICCID owned by `owner`, and an order for
+ * it (two confirmation code tries). */
 static void add_order_of(const char *owner, const char *mid, const char *cc, time_t expires_at,
 			 char iccid[21])
 {
-	struct dp_buf der, meta, out;
-	struct dp_pg_package pkg;
-	struct dp_pg_personal pers = {0};
-	struct dp_pg_metadata m = {0};
-	dp_test_read_file(dp_test_shared("ts48/TS48v1_A.der"), &der);
-	dp_pg_package_init(&pkg);
-	assert_int_equal(dp_pg_package_parse(der.data, der.len, &pkg), DP_OK);
-	char base[19];
-	snprintf(base, sizeof(base), "8949449%011u", 7000 + G.next_iccid++);
-	assert_int_equal(dp_pg_iccid_normalise(base, pers.iccid), DP_OK);
-	pers.has_iccid = true;
-	assert_int_equal(dp_pg_personalise(&pkg, &pers), DP_OK);
-	dp_buf_init(&out, 1 << 20);
-	assert_int_equal(dp_pg_package_der(&pkg, &out), DP_OK);
-	m.present = true;
-	snprintf(m.spn, sizeof(m.spn), "callbacks");
-	snprintf(m.name, sizeof(m.name), "TS48 A %s", pers.iccid);
-	m.profile_class = 2;
-	m.icon_type = -1;
-	dp_buf_init(&meta, 4096);
-	assert_int_equal(dp_pg_metadata_der(&pkg, &m, &meta), DP_OK);
-	struct dp_db_profile_new p = {
-	    .iccid = pers.iccid,
-	    .profile_type = "CB-TYPE",
-	    .owner = owner,
-	    .package = out.data,
-	    .package_len = out.len,
-	    .metadata = meta.data,
-	    .metadata_len = meta.len,
-	    .profile_class = 2,
-	};
-	assert_int_equal(dp_db_profile_add(G.db, &p, "test", NULL), DP_OK);
-	uint8_t cc_hash[32];
-	unsigned int n;
-	if (cc != NULL)
-		assert_int_equal(EVP_Digest(cc, strlen(cc), cc_hash, &n, EVP_sha256(), NULL), 1);
-	struct dp_db_order_new o = {
+	struct dp_harness_order o = {
 	    .matching_id = mid,
-	    .iccid = pers.iccid,
-	    .cc_hash = cc != NULL ? cc_hash : NULL,
+	    .cc = cc,
 	    .expires_at = expires_at,
-	    .max_attempts = 5,
 	    .cc_max_attempts = 2,
-	    .owner = owner,
+	    .profile = {.type = "CB-TYPE", .owner = owner},
 	};
-	assert_int_equal(dp_db_order_add(G.db, &o, "test", NULL, NULL), DP_OK);
-	memcpy(iccid, pers.iccid, 21);
-	dp_buf_deinit(&meta);
-	dp_buf_deinit(&out);
-	dp_buf_deinit(&der);
-	dp_pg_package_deinit(&pkg);
+	dp_harness_order_add(&H, &o, iccid);
 }
 
 /* A profile of an owner that is no operator: its callbacks go to callback_default_url. */
 static void add_order(const char *mid, const char *cc, time_t expires_at, char iccid[21])
 {
 	add_order_of("nobody", mid, cc, expires_at, iccid);
-}
-
-static int download(const char *mid, const char *cc)
-{
-	struct dp_lpa_install_result res;
-	struct dp_lpa_download_params p = {
-	    .smdp_address = G.address, .matching_id = mid, .confirmation_code = cc};
-	return dp_lpa_download(G.lpa, &p, &res);
 }
 
 static json_t *received(size_t i)
@@ -228,7 +122,7 @@ static int count_queued(void *ctx, const struct dp_db_callback *c)
 static size_t queued(void)
 {
 	size_t n = 0;
-	assert_int_equal(dp_db_callback_list(G.db, false, count_queued, &n), DP_OK);
+	assert_int_equal(dp_db_callback_list(H.db, false, count_queued, &n), DP_OK);
 	return n;
 }
 
@@ -247,34 +141,19 @@ static bool queue_drained(unsigned timeout_ms)
 
 static int group_setup(void **state)
 {
-	snprintf(G.dir, sizeof(G.dir), "/tmp/smdp-es2cb-XXXXXX");
-	assert_non_null(mkdtemp(G.dir));
-	G.smdp = getenv("SMDP_BIN");
-	assert_non_null(G.smdp);
-	char pki[128];
-	path(pki, sizeof(pki), "pki");
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		dup2(fd, 1);
-		execl(G.smdp, G.smdp, "pki", "init", "--dir", pki, "--host", "localhost", NULL);
-		_exit(127);
-	}
-	int st = 0;
-	waitpid(pid, &st, 0);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_int_equal(dp_asn1_init(), DP_OK);
+	dp_harness_init(&H, "es2cb", "pki");
+	dp_harness_pki_init(&H, "pki", NULL);
 	/* the operator's server: its TLS certificate is issued by the test CI, which the
 	 * SM-DP+ trusts through callback_ca_file */
-	char cert[160], key[160], ci[160];
-	path(cert, sizeof(cert), "pki/dptls-cert.pem");
-	path(key, sizeof(key), "pki/dptls-key.pem");
+	char cert[160], key[160];
+	dp_harness_path(&H, cert, sizeof(cert), "pki/dptls-cert.pem");
+	dp_harness_path(&H, key, sizeof(key), "pki/dptls-key.pem");
 	assert_int_equal(dp_test_receiver_start(cert, key, 0, &G.rx), DP_OK);
 	dp_test_receiver_url(G.rx, G.url, sizeof(G.url));
 	assert_int_equal(dp_test_receiver_start(cert, key, 0, &G.rx_op), DP_OK);
 	/* one operator with its own callback URL (its client certificate plays no part here) */
 	char ops[128], op_url[160];
-	path(ops, sizeof(ops), "operators.yaml");
+	dp_harness_path(&H, ops, sizeof(ops), "operators.yaml");
 	dp_test_receiver_url(G.rx_op, op_url, sizeof(op_url));
 	FILE *f = fopen(ops, "w");
 	assert_non_null(f);
@@ -282,39 +161,18 @@ static int group_setup(void **state)
 		op_url);
 	fclose(f);
 	server_start();
-	char db[128];
-	path(db, sizeof(db), "state/smdp.db");
-	assert_int_equal(dp_db_open(db, &G.db), DP_OK);
 	/* the device: the set's eUICC */
-	char ecert[160], ekey[160], eum[160];
-	struct dp_euicc_identity *id = NULL;
-	path(ecert, sizeof(ecert), "pki/euicc-cert.pem");
-	path(ekey, sizeof(ekey), "pki/euicc-key.pem");
-	path(eum, sizeof(eum), "pki/eum-cert.pem");
-	path(ci, sizeof(ci), "pki/ci-cert.pem");
-	assert_int_equal(dp_euicc_identity_load(ecert, ekey, eum, &id), DP_OK);
-	assert_int_equal(dp_euicc_identity_add_ci(id, ci, true), DP_OK);
-	assert_int_equal(dp_euicc_new(id, &G.e), DP_OK);
-	struct dp_lpa_options o = {.http = {.ca_file = ci}};
-	assert_int_equal(dp_lpa_new(G.e, &o, &G.lpa), DP_OK);
+	dp_harness_device_of_set(&H, "pki", &G.dev);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	server_stop();
-	dp_lpa_free(G.lpa);
-	dp_euicc_free(G.e);
-	dp_db_close(G.db);
+	int r = dp_harness_deinit(&H);
+	dp_harness_device_free(&G.dev);
 	dp_test_receiver_free(G.rx);
 	dp_test_receiver_free(G.rx_op);
-	char cmd[128];
-	if (getenv("SMDP_KEEP") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", G.dir);
-		if (system(cmd) != 0)
-			return 1;
-	}
-	return 0;
+	return r;
 }
 
 /* ---- scenarios ---- */
@@ -325,9 +183,9 @@ static void download_reports_points_3_and_4(void **state)
 	char iccid[21];
 	size_t base = dp_test_receiver_count(G.rx);
 	add_order("CB-1", NULL, 0, iccid);
-	assert_int_equal(download("CB-1", NULL), DP_OK);
+	assert_int_equal(dp_harness_download(&H, &G.dev, "CB-1", NULL), DP_OK);
 	assert_true(dp_test_receiver_wait(G.rx, base + 2, 10000));
-	const char *eid = dp_euicc_identity_eid(dp_euicc_identity(G.e));
+	const char *eid = G.dev.eid;
 	json_t *j3 = expect_callback(base, iccid, 3, "Executed-Success");
 	json_t *j4 = expect_callback(base + 1, iccid, 4, "Executed-Success");
 	for (int k = 0; k < 2; k++) {
@@ -371,15 +229,15 @@ static void failures_report_points_1_and_2(void **state)
 	char cc_iccid[21], exp_iccid[21];
 	size_t base = dp_test_receiver_count(G.rx);
 	add_order("CB-CC", "4711", 0, cc_iccid);
-	assert_int_equal(download("CB-CC", "1"), DP_ERR_LPA_REFUSED);
-	assert_int_equal(download("CB-CC", "2"), DP_ERR_LPA_REFUSED);
+	assert_int_equal(dp_harness_download(&H, &G.dev, "CB-CC", "1"), DP_ERR_LPA_REFUSED);
+	assert_int_equal(dp_harness_download(&H, &G.dev, "CB-CC", "2"), DP_ERR_LPA_REFUSED);
 	assert_true(dp_test_receiver_wait(G.rx, base + 1, 10000));
 	json_t *j = expect_callback(base, cc_iccid, 2, "Failed");
 	assert_string_equal(code(j, "subjectCode"), "8.2.7");
 	assert_string_equal(code(j, "reasonCode"), "6.4");
 	json_decref(j);
 	add_order("CB-EXP", NULL, time(NULL) - 10, exp_iccid);
-	assert_int_equal(download("CB-EXP", NULL), DP_ERR_LPA_REFUSED);
+	assert_int_equal(dp_harness_download(&H, &G.dev, "CB-EXP", NULL), DP_ERR_LPA_REFUSED);
 	assert_true(dp_test_receiver_wait(G.rx, base + 2, 10000));
 	j = expect_callback(base + 1, exp_iccid, 1, "Failed");
 	assert_string_equal(code(j, "subjectCode"), "8.8.5");
@@ -399,8 +257,8 @@ static void receiver_down_then_up(void **state)
 	add_order("CB-DOWN-1", NULL, 0, a);
 	add_order("CB-DOWN-2", NULL, 0, b);
 	time_t t0 = time(NULL);
-	assert_int_equal(download("CB-DOWN-1", NULL), DP_OK);
-	assert_int_equal(download("CB-DOWN-2", NULL), DP_OK);
+	assert_int_equal(dp_harness_download(&H, &G.dev, "CB-DOWN-1", NULL), DP_OK);
+	assert_int_equal(dp_harness_download(&H, &G.dev, "CB-DOWN-2", NULL), DP_OK);
 	assert_true(time(NULL) - t0 < 20);
 	assert_int_equal(queued(), 4);
 	sleep(2); /* a few failed tries */
@@ -431,9 +289,9 @@ static void restart_with_callbacks_queued(void **state)
 	size_t base = dp_test_receiver_count(G.rx);
 	dp_test_receiver_down(G.rx);
 	add_order("CB-RESTART", NULL, 0, a);
-	assert_int_equal(download("CB-RESTART", NULL), DP_OK);
+	assert_int_equal(dp_harness_download(&H, &G.dev, "CB-RESTART", NULL), DP_OK);
 	assert_int_equal(queued(), 2);
-	server_stop();
+	assert_true(dp_harness_server_stop(&H));
 	assert_int_equal(queued(), 2);
 	assert_int_equal(dp_test_receiver_up(G.rx), DP_OK);
 	server_start();
@@ -450,7 +308,7 @@ static void operator_callback_url(void **state)
 	char a[21];
 	size_t base = dp_test_receiver_count(G.rx_op), other = dp_test_receiver_count(G.rx);
 	add_order_of("OP-TEST", "CB-OP-1", NULL, 0, a);
-	assert_int_equal(download("CB-OP-1", NULL), DP_OK);
+	assert_int_equal(dp_harness_download(&H, &G.dev, "CB-OP-1", NULL), DP_OK);
 	assert_true(dp_test_receiver_wait(G.rx_op, base + 2, 10000));
 	assert_true(queue_drained(5000));
 	assert_int_equal(dp_test_receiver_count(G.rx), other);
