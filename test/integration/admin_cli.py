@@ -4,7 +4,9 @@ Imports TS.48 DER packages (from $SMDP_SHARED) and the example profilegen YAML, 
 orders (by ICCID, by type with a confirmation code, pool, default SM-DP+) and checks the
 activation codes printed, a QR code on the terminal and a PNG file (signature, chunk CRCs,
 IHDR size), lists, show, reset/retire, the configuration's smdp_address, and bad arguments
-(exit 2 with a message)."""
+(exit 2 with a message). A real `profilegen batch` of 5 imported with its operator CSV
+(`import --csv`): refused whole on a wrong IMSI, a row without its package, a malformed
+line; then imported and listed by owner and type; its keys never printed or stored."""
 import os
 import re
 import struct
@@ -14,6 +16,7 @@ import tempfile
 import zlib
 
 smdp = sys.argv[1]
+profilegen = sys.argv[2]
 shared = os.environ.get("SMDP_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 yaml_profile = os.path.join(root, "config", "profiles", "operator-milenage.yaml")
@@ -32,6 +35,11 @@ def check(cond, what):
 
 def run(*args):
     return subprocess.run([smdp, *args], capture_output=True, text=True, timeout=60)
+
+
+def one(text):
+    """Output as one TAP-safe line."""
+    return text.strip().replace("\n", " | ")
 
 
 def fields(out):
@@ -224,6 +232,71 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and r.stdout.startswith("TRANSACTION ID"), "session list")
     r = run("session", "list", "--bogus", *S)
     check(r.returncode == 2, "session list --bogus exits 2")
+
+    # a profilegen batch of 5 with its operator file, in a state folder of its own
+    st2 = os.path.join(tmp, "state-batch")
+    S2 = ["--state-dir", st2]
+    bdir, bcsv = os.path.join(tmp, "batch"), os.path.join(tmp, "batch.csv")
+    r = subprocess.run([profilegen, "batch", yaml_profile, "-n", "5", "--iccid", "894944000000000990",
+                        "--imsi", "262019000000990", "-d", bdir, "--csv", bcsv],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and len(os.listdir(bdir)) == 5, "profilegen batch of 5: " + one(r.stderr))
+    rows = open(bcsv).read().splitlines()
+    iccids = [l.split(",")[0] for l in rows[1:]]
+    secrets = [v for l in rows[1:] for v in l.split(",")[2:4]]  # Ki and OPc hex
+    outputs = []
+
+    def run_import(csv, *extra):
+        r = run("profile", "import", "--csv", csv, bdir, "--type", "sample", "--owner", "acme", *extra, *S2)
+        outputs.append(r.stdout + r.stderr)
+        return r
+
+    # a wrong IMSI on line 3: refused whole, the file and the line named
+    bad = os.path.join(tmp, "batch-bad.csv")
+    f3 = rows[2].split(",")
+    f3[1] = "262019000000999"
+    open(bad, "w").write("\n".join(rows[:2] + [",".join(f3)] + rows[3:]) + "\n")
+    r = run_import(bad)
+    check(r.returncode == 1 and "batch refused: 1 problem, nothing imported" in r.stdout
+          and f"{iccids[1]}.der: IMSI 262019000000991, but {bad}:3 has 262019000000999" in r.stderr,
+          "wrong IMSI refused: " + one(r.stdout + r.stderr))
+    # a row without its package, and a malformed line: each named with its line
+    extra = rows + ["8949440000000009959,262019000000995," + ",".join(rows[1].split(",")[2:])]
+    open(bad, "w").write("\n".join(extra) + "\n")
+    r = run_import(bad)
+    check(r.returncode == 1 and f"{bad}:7: ICCID 8949440000000009959 has no package" in r.stderr,
+          "row without its package refused: " + one(r.stderr))
+    open(bad, "w").write("\n".join(rows[:4] + [rows[4].rsplit(",", 1)[0]] + rows[5:]) + "\n")
+    r = run_import(bad)
+    check(r.returncode == 1 and f"{bad}:5: 8 fields, the header has 9" in r.stderr,
+          "malformed line refused with its line number: " + one(r.stderr))
+    r = run("profile", "list", *S2)
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == 1, "refused batches imported nothing")
+
+    # the real file: all five, then listed by owner and type
+    r = run_import(bcsv)
+    check(r.returncode == 0 and "5 imported, 0 failed" in r.stdout
+          and all(f"imported {i} from {bdir}/{i}.der" in r.stdout for i in iccids),
+          "batch imported: " + one(r.stdout + r.stderr)[-200:])
+    r = run("profile", "list", "--owner", "acme", "--type", "sample", *S2)
+    lines = r.stdout.splitlines()[1:]
+    check(r.returncode == 0 and [l.split()[0] for l in lines] == iccids
+          and all(l.split()[1:4] == ["sample", "acme", "Available"] for l in lines),
+          "list --owner acme --type sample: the five, Available")
+    r = run("profile", "list", "--owner", "other", *S2)
+    check(len(r.stdout.splitlines()) == 1, "list --owner other: none")
+    r = run("profile", "list", "--type", "sample", "--state", "Available", *S2)
+    check(len(r.stdout.splitlines()) == 6, "list --type sample --state Available: five")
+    r = run("profile", "show", iccids[2], *S2)
+    check(r.returncode == 0 and "owner: acme" in r.stdout and "import" in r.stdout, "show a batch profile")
+    # again: every ICCID is there already; nothing changes
+    r = run_import(bcsv)
+    check(r.returncode == 1 and "batch refused: 5 problems" in r.stdout
+          and r.stderr.count("is already in the order book") == 5, "the batch again is refused")
+    # the operator file's keys were never printed, nor stored as text
+    check(not any(k in o for k in secrets for o in outputs), "no Ki or OPc in any output")
+    stored = b"".join(open(os.path.join(st2, f), "rb").read() for f in os.listdir(st2) if f.startswith("smdp.db"))
+    check(not any(k.encode() in stored for k in secrets), "no Ki or OPc text in the database files")
 
 print(f"1..{n}")
 sys.exit(1 if failures else 0)
