@@ -387,6 +387,40 @@ static void refused_take(const char *function, char *body, const char *subject, 
 	free(body);
 }
 
+/* Calls `function` with the base64 of p as member `member` (in a copy of the captured
+ * request valid, or alone when valid is NULL) and asserts the refusal. */
+static void refused_bytes(const char *function, const struct dp_buf *valid, const char *member,
+			  const uint8_t *p, size_t n, const char *subject, const char *reason)
+{
+	char *t = b64(p, n);
+	char *body = valid != NULL ? body_edit(valid, member, t) : body_of(member, t, NULL, NULL);
+	refused_take(function, body, subject, reason);
+	free(t);
+}
+
+/* refused_bytes with the bytes of x, which it deinits. */
+static void refused_as(const char *function, const struct dp_buf *valid, const char *member,
+		       struct dp_buf *x, const char *subject, const char *reason)
+{
+	refused_bytes(function, valid, member, x->data, x->len, subject, reason);
+	dp_buf_deinit(x);
+}
+
+/* The signature TLV (child idx of msg, at depth 1 or 2) truncated by one byte, then with
+ * one bit flipped: each refused with 8.1/6.1 (refused_bytes for valid and member). */
+static void signature_refusals(const char *function, const struct dp_buf *valid, const char *member,
+			       const struct dp_buf *msg, int depth, size_t idx)
+{
+	struct dp_buf x, y;
+	struct dp_tlv sig = tlv_child(msg, depth, idx);
+	for (int trunc = 0; trunc < 2; trunc++) {
+		bad_signature(&sig, trunc, &y);
+		tlv_replace(msg, depth, idx, &y, &x);
+		refused_as(function, valid, member, &x, "8.1", "6.1");
+		dp_buf_deinit(&y);
+	}
+}
+
 /* The call answers 204 and leaves the order book as it was. */
 static void no_content_unchanged(const char *function, const char *body)
 {
@@ -856,35 +890,17 @@ static void authenticate_client_malformed(void **state)
 	static const uint8_t choice[] = {0xBF, 0x38, 0x02, 0xA7, 0x00};
 	const uint8_t *shapes[] = {pdr_tag, bad, choice};
 	size_t shape_len[] = {sizeof(pdr_tag), sizeof(bad), sizeof(choice)};
-	for (size_t i = 0; i < 3; i++) {
-		char *t = b64(shapes[i], shape_len[i]);
-		refused_take(f, body_edit(&valid, m, t), "1.6", "2.1");
-		free(t);
-	}
+	for (size_t i = 0; i < 3; i++)
+		refused_bytes(f, &valid, m, shapes[i], shape_len[i], "1.6", "2.1");
 	/* a member of authenticateResponseOk missing */
 	tlv_replace(&asr, 2, 3, NULL, &x);
-	char *t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "1.6", "2.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "1.6", "2.1");
 	/* the eUICC's error alternative naming another transactionId: refused, and this
 	 * session goes on */
 	euicc_error_of(0xBF38, other16, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "8.1", "6.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "8.1", "6.1");
 	/* euiccSignature1 truncated or wrong */
-	struct dp_tlv sig = tlv_child(&asr, 2, 1);
-	for (int trunc = 0; trunc < 2; trunc++) {
-		bad_signature(&sig, trunc, &y);
-		tlv_replace(&asr, 2, 1, &y, &x);
-		t = b64(x.data, x.len);
-		refused_take(f, body_edit(&valid, m, t), "8.1", "6.1");
-		free(t);
-		dp_buf_deinit(&x);
-		dp_buf_deinit(&y);
-	}
+	signature_refusals(f, &valid, m, &asr, 2, 1);
 	/* certificates: swapped, garbage, from another CI, eUICC not under our EUM */
 	struct dp_tlv c_euicc = tlv_child(&asr, 2, 2), c_eum = tlv_child(&asr, 2, 3);
 	struct dp_buf e1, e2;
@@ -894,10 +910,7 @@ static void authenticate_client_malformed(void **state)
 	assert_int_equal(dp_buf_append(&e2, c_euicc.raw, c_euicc.raw_len), DP_OK);
 	tlv_replace(&asr, 2, 2, &e1, &y);
 	tlv_replace(&y, 2, 3, &e2, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "8.11.1", "3.9");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "8.11.1", "3.9");
 	dp_buf_deinit(&y);
 	cert_der("b", "euicc-cert.pem", &foreign_euicc);
 	cert_der("b", "eum-cert.pem", &foreign_eum);
@@ -905,43 +918,28 @@ static void authenticate_client_malformed(void **state)
 	assert_bytes_equal(our_eum.data, our_eum.len, c_eum.raw, c_eum.raw_len);
 	tlv_replace(&asr, 2, 2, &foreign_euicc, &y);
 	tlv_replace(&y, 2, 3, &foreign_eum, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "8.11.1", "3.9");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "8.11.1", "3.9");
 	dp_buf_deinit(&y);
 	tlv_replace(&asr, 2, 2, &foreign_euicc, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "8.1.3", "6.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "8.1.3", "6.1");
 	/* a certificate with one byte of its signature changed */
 	dp_buf_reset(&e1);
 	assert_int_equal(dp_buf_append(&e1, c_euicc.raw, c_euicc.raw_len), DP_OK);
 	e1.data[e1.len - 3] ^= 0x01;
 	tlv_replace(&asr, 2, 2, &e1, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "8.1.3", "6.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "8.1.3", "6.1");
 	dp_buf_reset(&e1);
 	assert_int_equal(dp_buf_append(&e1, c_eum.raw, c_eum.raw_len), DP_OK);
 	e1.data[e1.len - 3] ^= 0x01;
 	tlv_replace(&asr, 2, 3, &e1, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "8.1.2", "6.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "8.1.2", "6.1");
 	/* garbage that is still a SEQUENCE in the certificate's place */
 	static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x00};
 	dp_buf_reset(&e1);
 	assert_int_equal(dp_buf_append(&e1, junk, sizeof(junk)), DP_OK);
 	for (size_t i = 2; i <= 3; i++) {
 		tlv_replace(&asr, 2, i, &e1, &x);
-		t = b64(x.data, x.len);
-		refused_take(f, body_edit(&valid, m, t), i == 2 ? "8.1.3" : "8.1.2", "6.1");
-		free(t);
-		dp_buf_deinit(&x);
+		refused_as(f, &valid, m, &x, i == 2 ? "8.1.3" : "8.1.2", "6.1");
 	}
 	dp_buf_deinit(&e1);
 	dp_buf_deinit(&e2);
@@ -960,10 +958,7 @@ static void authenticate_client_malformed(void **state)
 	for (size_t i = 0; i < sizeof(echo) / sizeof(echo[0]); i++) {
 		tlv_set(&s1, echo[i].tag, echo[i].v, echo[i].n, &y);
 		resign(&asr, 2, &y, NULL, 0, &x);
-		t = b64(x.data, x.len);
-		refused_take(f, body_edit(&valid, m, t), "8.1", "6.1");
-		free(t);
-		dp_buf_deinit(&x);
+		refused_as(f, &valid, m, &x, "8.1", "6.1");
 		dp_buf_deinit(&y);
 	}
 	/* the same, signed by the eUICC, with a matching ID that is unknown or too long */
@@ -980,10 +975,7 @@ static void authenticate_client_malformed(void **state)
 		assert_int_equal(dp_tlv_read(c2.data, c2.len, &c2t), DP_OK);
 		tlv_set(&s1, 0xA0, c2t.value, c2t.len, &s1b);
 		resign(&asr, 2, &s1b, NULL, 0, &x);
-		t = b64(x.data, x.len);
-		refused_take(f, body_edit(&valid, m, t), "8.2.6", "3.8");
-		free(t);
-		dp_buf_deinit(&x);
+		refused_as(f, &valid, m, &x, "8.2.6", "3.8");
 		dp_buf_deinit(&s1b);
 		dp_buf_deinit(&c2);
 	}
@@ -1117,36 +1109,18 @@ static void get_bound_profile_package_malformed(void **state)
 	static const uint8_t asr_tag[] = {0xBF, 0x38, 0x03, 0xA0, 0x01, 0x00};
 	static const uint8_t bad[] = {0xBF, 0x21, 0x03, 0xA0, 0x01, 0x00};
 	const uint8_t *shapes[] = {asr_tag, bad};
-	for (size_t i = 0; i < 2; i++) {
-		t = b64(shapes[i], sizeof(bad));
-		refused_take(f, body_edit(&valid, m, t), "1.6", "2.1");
-		free(t);
-	}
+	for (size_t i = 0; i < 2; i++)
+		refused_bytes(f, &valid, m, shapes[i], sizeof(bad), "1.6", "2.1");
 	tlv_replace(&pdr, 2, 1, NULL, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "1.6", "2.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "1.6", "2.1");
 	/* euiccSignature2 truncated or wrong; euiccSigned2 altered (otPK) */
-	struct dp_tlv sig = tlv_child(&pdr, 2, 1);
-	for (int trunc = 0; trunc < 2; trunc++) {
-		bad_signature(&sig, trunc, &y);
-		tlv_replace(&pdr, 2, 1, &y, &x);
-		t = b64(x.data, x.len);
-		refused_take(f, body_edit(&valid, m, t), "8.1", "6.1");
-		free(t);
-		dp_buf_deinit(&x);
-		dp_buf_deinit(&y);
-	}
+	signature_refusals(f, &valid, m, &pdr, 2, 1);
 	struct dp_tlv signed2 = tlv_child(&pdr, 2, 0);
 	dp_buf_init(&y, 1024);
 	assert_int_equal(dp_buf_append(&y, signed2.raw, signed2.raw_len), DP_OK);
 	y.data[y.len - 1] ^= 0x01; /* the last byte of the otPK's Y coordinate */
 	tlv_replace(&pdr, 2, 0, &y, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "8.1", "6.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "8.1", "6.1");
 	dp_buf_deinit(&y);
 	/* euiccSigned2 altered and signed again by the eUICC: another transactionId, no
 	 * otPK, an otPK that is no point of the curve or of the wrong length */
@@ -1169,10 +1143,7 @@ static void get_bound_profile_package_malformed(void **state)
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		tlv_set(&signed2, edits[i].tag, edits[i].v, edits[i].n, &y);
 		resign(&pdr, 2, &y, ses.smdp_signature2, sizeof(ses.smdp_signature2), &x);
-		t = b64(x.data, x.len);
-		refused_take(f, body_edit(&valid, m, t), edits[i].subject, edits[i].reason);
-		free(t);
-		dp_buf_deinit(&x);
+		refused_as(f, &valid, m, &x, edits[i].subject, edits[i].reason);
 		dp_buf_deinit(&y);
 	}
 	dp_db_session_deinit(&ses);
@@ -1281,38 +1252,20 @@ static void handle_notification_malformed(void **state)
 	static const uint8_t a0[] = {0xA0, 0x00}, bf38[] = {0xBF, 0x38, 0x00};
 	const uint8_t *shapes[] = {other, bf37, seq, a0, bf38};
 	size_t lens[] = {sizeof(other), sizeof(bf37), sizeof(seq), sizeof(a0), sizeof(bf38)};
-	for (size_t i = 0; i < 5; i++) {
-		t = b64(shapes[i], lens[i]);
-		refused_take(f, body_of(m, t, NULL, NULL), "1.6", "2.1");
-		free(t);
-	}
+	for (size_t i = 0; i < 5; i++)
+		refused_bytes(f, NULL, m, shapes[i], lens[i], "1.6", "2.1");
 	/* euiccSignPIR truncated or wrong: refused, the profile stays Downloaded */
-	struct dp_tlv sig = tlv_child(&pir, 1, 1);
-	for (int trunc = 0; trunc < 2; trunc++) {
-		bad_signature(&sig, trunc, &y);
-		tlv_replace(&pir, 1, 1, &y, &x);
-		t = b64(x.data, x.len);
-		refused_take(f, body_of(m, t, NULL, NULL), "8.1", "6.1");
-		free(t);
-		dp_buf_deinit(&x);
-		dp_buf_deinit(&y);
-	}
+	signature_refusals(f, NULL, m, &pir, 1, 1);
 	/* the signature missing altogether */
 	tlv_replace(&pir, 1, 1, NULL, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_of(m, t, NULL, NULL), "1.6", "2.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, NULL, m, &x, "1.6", "2.1");
 	/* signed again by the eUICC with another SM-DP+ OID */
 	static const uint8_t foreign_oid[] = {0x88, 0x37, 0x63}; /* 2.999.99 */
 	struct dp_tlv data0 = tlv_child(&pir, 1, 0), oid_tlv;
 	assert_int_equal(dp_tlv_find(data0.value, data0.len, 0x06, &oid_tlv), DP_OK);
 	tlv_set(&data0, 0x06, foreign_oid, sizeof(foreign_oid), &y);
 	resign(&pir, 1, &y, NULL, 0, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_of(m, t, NULL, NULL), "8.8", "3.10");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, NULL, m, &x, "8.8", "3.10");
 	dp_buf_deinit(&y);
 	/* a PIR naming a session that never authenticated: nothing to verify it with */
 	struct device early;
@@ -1322,10 +1275,7 @@ static void handle_notification_malformed(void **state)
 	session_of(early.lpa, &es);
 	tlv_set(&data0, 0x80, es.tid, es.tid_len, &y);
 	tlv_replace(&pir, 1, 0, &y, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_of(m, t, NULL, NULL), "8.10.1", "3.9");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, NULL, m, &x, "8.10.1", "3.9");
 	dp_buf_deinit(&y);
 	dp_db_session_deinit(&es);
 	device_free(&early);
@@ -1380,17 +1330,7 @@ static void handle_notification_other_malformed(void **state)
 	dp_buf_init(&note, 1 << 16);
 	assert_int_equal(dp_buf_append(&note, p, n), DP_OK);
 	/* signature truncated or wrong */
-	struct dp_tlv sig = tlv_child(&note, 1, 1);
-	char *t;
-	for (int trunc = 0; trunc < 2; trunc++) {
-		bad_signature(&sig, trunc, &y);
-		tlv_replace(&note, 1, 1, &y, &x);
-		t = b64(x.data, x.len);
-		refused_take(f, body_of(m, t, NULL, NULL), "8.1", "6.1");
-		free(t);
-		dp_buf_deinit(&x);
-		dp_buf_deinit(&y);
-	}
+	signature_refusals(f, NULL, m, &note, 1, 1);
 	/* certificates swapped; from another CI; missing */
 	struct dp_tlv c_euicc = tlv_child(&note, 1, 2), c_eum = tlv_child(&note, 1, 3);
 	dp_buf_init(&e1, 4096);
@@ -1399,24 +1339,15 @@ static void handle_notification_other_malformed(void **state)
 	assert_int_equal(dp_buf_append(&e2, c_euicc.raw, c_euicc.raw_len), DP_OK);
 	tlv_replace(&note, 1, 2, &e1, &y);
 	tlv_replace(&y, 1, 3, &e2, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_of(m, t, NULL, NULL), "8.11.1", "3.9");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, NULL, m, &x, "8.11.1", "3.9");
 	dp_buf_deinit(&y);
 	cert_der("b", "eum-cert.pem", &foreign);
 	tlv_replace(&note, 1, 3, &foreign, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_of(m, t, NULL, NULL), "8.11.1", "3.9");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, NULL, m, &x, "8.11.1", "3.9");
 	tlv_replace(&note, 1, 3, NULL, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_of(m, t, NULL, NULL), "1.6", "2.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, NULL, m, &x, "1.6", "2.1");
 	/* the real one is accepted */
-	t = b64(note.data, note.len);
+	char *t = b64(note.data, note.len);
 	char *b = body_of(m, t, NULL, NULL);
 	struct result res;
 	call(f, b, &res);
@@ -1457,37 +1388,19 @@ static void cancel_session_malformed(void **state)
 	static const uint8_t bad[] = {0xBF, 0x41, 0x03, 0xA0, 0x01, 0x00};
 	const uint8_t *shapes[] = {tag, bad};
 	char *t;
-	for (size_t i = 0; i < 2; i++) {
-		t = b64(shapes[i], sizeof(bad));
-		refused_take(f, body_edit(&valid, m, t), "1.6", "2.1");
-		free(t);
-	}
+	for (size_t i = 0; i < 2; i++)
+		refused_bytes(f, &valid, m, shapes[i], sizeof(bad), "1.6", "2.1");
 	tlv_replace(&csr, 2, 1, NULL, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "1.6", "2.1");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "1.6", "2.1");
 	/* euiccCancelSessionSignature truncated or wrong */
-	struct dp_tlv sig = tlv_child(&csr, 2, 1);
-	for (int trunc = 0; trunc < 2; trunc++) {
-		bad_signature(&sig, trunc, &y);
-		tlv_replace(&csr, 2, 1, &y, &x);
-		t = b64(x.data, x.len);
-		refused_take(f, body_edit(&valid, m, t), "8.1", "6.1");
-		free(t);
-		dp_buf_deinit(&x);
-		dp_buf_deinit(&y);
-	}
+	signature_refusals(f, &valid, m, &csr, 2, 1);
 	/* signed again by the eUICC with another SM-DP+ OID */
 	static const uint8_t foreign_oid[] = {0x88, 0x37, 0x63}; /* 2.999.99 */
 	struct dp_tlv signed_ = tlv_child(&csr, 2, 0), oid_tlv;
 	assert_int_equal(dp_tlv_find(signed_.value, signed_.len, 0x81, &oid_tlv), DP_OK);
 	tlv_set(&signed_, 0x81, foreign_oid, sizeof(foreign_oid), &y);
 	resign(&csr, 2, &y, NULL, 0, &x);
-	t = b64(x.data, x.len);
-	refused_take(f, body_edit(&valid, m, t), "8.8", "3.10");
-	free(t);
-	dp_buf_deinit(&x);
+	refused_as(f, &valid, m, &x, "8.8", "3.10");
 	dp_buf_deinit(&y);
 	/* the signed cancellation of this session sent for another (not yet authenticated)
 	 * session: its inner transactionId is not that one */
