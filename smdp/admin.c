@@ -99,7 +99,10 @@ static const char usage_create[] =
     "usage: smdp order create (--iccid ICCID | --type T [--pool]) [options]\n"
     "\n"
     "  --iccid ICCID       this profile (it must be Available)\n"
-    "  --type T            the first Available profile of type T\n"
+    "  --type T            the first Available profile of type T (lowest ICCID)\n"
+    "  --owner O           the order's owner: the profile must be O's (with --type: the\n"
+    "                      first Available one of type T owned by O); default: the\n"
+    "                      owner of the profile chosen\n"
     "  --pool              with --type: a pool order; every eUICC presenting its matching\n"
     "                      ID claims its own profile of the type until none is left\n"
     "  --matching-id M     1..64 of 0-9 A-Z '-' (default: generated, e.g. K3T9Q-0ZP2M-...);\n"
@@ -491,7 +494,7 @@ int dp_admin_profile_main(int argc, char **argv)
 /* ---- smdp order create ---- */
 
 struct create_args {
-	const char *iccid, *type, *mid, *eid, *address, *png;
+	const char *iccid, *type, *mid, *eid, *address, *png, *owner;
 	bool pool, mid_given, reuse, reuse_given, qr;
 	enum dp_qr_style qr_style;
 	uint8_t cc_hash[32];
@@ -519,6 +522,9 @@ static int check_create(struct create_args *a, const struct dp_config *cfg)
 		return usage_error(cmd, "--iccid '%s': expected 19 or 20 digits", a->iccid);
 	if (a->pool && a->type == NULL)
 		return usage_error(cmd, "--pool needs --type");
+	if (a->pool && a->owner != NULL)
+		return usage_error(cmd, "--owner: a pool order's eUICCs claim profiles of any "
+					"owner; order by --iccid or --type alone");
 	if (a->mid_given && a->mid[0] == '\0') {
 		if (a->eid == NULL)
 			return usage_error(cmd, "an order without matching ID (default SM-DP+) "
@@ -547,6 +553,51 @@ static int check_create(struct create_args *a, const struct dp_config *cfg)
 	return DP_OK;
 }
 
+static int first_profile(void *ctx, const struct dp_db_profile *p)
+{
+	struct dp_db_profile *out = ctx;
+	snprintf(out->iccid, sizeof(out->iccid), "%s", p->iccid);
+	snprintf(out->owner, sizeof(out->owner), "%s", p->owner);
+	return 1; /* the first is enough */
+}
+
+/* The profile of a single order and its owner, which becomes the order's: by ICCID (it
+ * must be --owner's when given), or the first Available of the type (of --owner's when
+ * given; lowest ICCID). Its state is checked by the order book when the order is made. */
+static int pick_profile(struct dp_db *db, const struct create_args *a,
+			char iccid[DP_DB_ICCID_MAX + 1], char owner[DP_DB_TEXT_MAX + 1])
+{
+	struct dp_db_profile p;
+	dp_db_profile_init(&p);
+	int r;
+	if (a->iccid != NULL) {
+		r = dp_db_profile_get(db, a->iccid, false, &p);
+		if (r == DP_OK && a->owner != NULL && strcmp(p.owner, a->owner) != 0)
+			r = dp_err_set(DP_ERR_INVAL, "profile %s is owned by '%s', not '%s'",
+				       p.iccid, p.owner, a->owner);
+	} else {
+		struct dp_db_profile_filter f = {
+		    .state = DP_PROFILE_AVAILABLE, .profile_type = a->type, .owner = a->owner};
+		r = dp_db_profile_list(db, &f, first_profile, &p);
+		if (r == DP_OK)
+			r = a->owner != NULL
+				? dp_err_set(DP_ERR_NOT_FOUND,
+					     "no Available profile of type '%s' "
+					     "owned by '%s'",
+					     a->type, a->owner)
+				: dp_err_set(DP_ERR_NOT_FOUND, "no Available profile of type '%s'",
+					     a->type);
+		else if (r == 1)
+			r = DP_OK;
+	}
+	if (r == DP_OK) {
+		snprintf(iccid, DP_DB_ICCID_MAX + 1, "%s", p.iccid);
+		snprintf(owner, DP_DB_TEXT_MAX + 1, "%s", p.owner);
+	}
+	dp_db_profile_deinit(&p);
+	return r;
+}
+
 static int write_file(const char *path, const struct dp_buf *b)
 {
 	FILE *f = fopen(path, "wb");
@@ -573,6 +624,7 @@ static int cmd_create(int argc, char **argv)
 	    {"address", required_argument, NULL, 'A'},
 	    {"qr", optional_argument, NULL, 'q'},
 	    {"png", required_argument, NULL, 'g'},
+	    {"owner", required_argument, NULL, 'O'},
 	    COMMON_OPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -643,6 +695,11 @@ static int cmd_create(int argc, char **argv)
 				r = usage_error(cmd, "--qr=%s: expected utf8 or ascii", optarg);
 			break;
 		case 'g': a.png = optarg; break;
+		case 'O':
+			a.owner = optarg;
+			if (strlen(optarg) > DP_DB_TEXT_MAX)
+				r = usage_error(cmd, "--owner: at most 64 bytes");
+			break;
 		case OPT_HELP: fputs(usage_create, stdout); goto out;
 		default: r = usage_error(cmd, "bad option"); break;
 		}
@@ -668,12 +725,21 @@ static int cmd_create(int argc, char **argv)
 	    .max_attempts = a.max_given ? (unsigned)a.max_attempts : cfg.order_max_attempts,
 	    .cc_max_attempts = cfg.cc_max_attempts,
 	    .reuse_on_delete = a.reuse_given ? a.reuse : cfg.reuse_on_delete,
-	    .owner = "",
+	    .owner = a.owner != NULL ? a.owner : "",
 	};
 	bool has_mid = !(a.mid_given && a.mid[0] == '\0');
 	int64_t id = 0;
-	/* a generated ID that collides with an open order's is drawn again */
+	char owner[DP_DB_TEXT_MAX + 1] = "";
+	/* a generated ID that collides with an open order's is drawn again; a profile by type
+	 * that another order took meanwhile is chosen again */
 	for (int tries = 0; tries < 4; tries++) {
+		if (!a.pool) {
+			r = pick_profile(db, &a, iccid, owner);
+			if (r)
+				goto out;
+			o.iccid = iccid;
+			o.owner = owner;
+		}
 		if (!a.mid_given) {
 			r = dp_activation_matching_id_generate(mid, sizeof(mid));
 			if (r)
@@ -691,6 +757,8 @@ static int cmd_create(int argc, char **argv)
 		}
 		o.matching_id = has_mid ? mid : NULL;
 		r = dp_db_order_add(db, &o, ACTOR, &id, iccid);
+		if (r == DP_ERR_DB_STATE && a.iccid == NULL)
+			continue;
 		if (r != DP_ERR_DB_EXISTS || a.mid_given)
 			break;
 	}
@@ -708,6 +776,7 @@ static int cmd_create(int argc, char **argv)
 		       a.type);
 	else
 		printf("iccid: %s\n", iccid);
+	printf("owner: %s\n", dash(o.owner));
 	printf("eid: %s\nconfirmation_code: %s\nexpires: %s\nmax_attempts: %u\n", dash(a.eid),
 	       a.has_cc ? "required" : "no", exp, o.max_attempts);
 	if (has_mid)

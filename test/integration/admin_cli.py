@@ -298,5 +298,24 @@ with tempfile.TemporaryDirectory() as tmp:
     stored = b"".join(open(os.path.join(st2, f), "rb").read() for f in os.listdir(st2) if f.startswith("smdp.db"))
     check(not any(k.encode() in stored for k in secrets), "no Ki or OPc text in the database files")
 
+    # orders with an owner: the profile must be the owner's; by default the profile's owner
+    r = run("order", "create", "--type", "sample", "--owner", "acme", "--address", "a.b", *S2)
+    f = fields(r.stdout)
+    check(r.returncode == 0 and f.get("iccid") == iccids[0] and f.get("owner") == "acme",
+          "order --type --owner: the owner's first profile: " + one(r.stdout + r.stderr))
+    r = run("order", "create", "--type", "sample", "--owner", "other", "--address", "a.b", *S2)
+    check(r.returncode == 1 and "no Available profile of type 'sample' owned by 'other'" in r.stderr,
+          "order --type --owner of nobody's: " + one(r.stderr))
+    r = run("order", "create", "--iccid", iccids[1], "--owner", "other", "--address", "a.b", *S2)
+    check(r.returncode == 1 and f"profile {iccids[1]} is owned by 'acme', not 'other'" in r.stderr,
+          "order --iccid of another owner's profile: " + one(r.stderr))
+    r = run("order", "create", "--iccid", iccids[1], "--address", "a.b", *S2)
+    f = fields(r.stdout)
+    check(r.returncode == 0 and f.get("owner") == "acme", "order --iccid: the profile's owner by default")
+    r = run("order", "create", "--type", "sample", "--pool", "--owner", "acme", "--address", "a.b", *S2)
+    check(r.returncode == 2 and "--owner" in r.stderr, "--pool with --owner exits 2")
+    r = run("profile", "list", "--owner", "acme", "--state", "Released", *S2)
+    check([l.split()[0] for l in r.stdout.splitlines()[1:]] == iccids[:2], "two acme profiles Released")
+
 print(f"1..{n}")
 sys.exit(1 if failures else 0)
