@@ -436,6 +436,19 @@ static void assert_received(size_t from, const char *const *tags, size_t n)
 	}
 }
 
+/* With the receiver down, two callbacks of one profile are queued at `now` and a run fails
+ * on the first (the second waits behind it). */
+static void queued_while_down(struct dp_db *db, struct dp_es2_callbacks *cb, int64_t profile,
+			      const char *first, const char *second, time_t now)
+{
+	size_t sent, failed;
+	dp_test_receiver_down(G.rx);
+	add(db, profile, G.url, first, now);
+	add(db, profile, G.url, second, now);
+	assert_int_equal(dp_es2_callbacks_run(cb, now, &sent, &failed), DP_OK);
+	assert_int_equal(failed, 1);
+}
+
 /* One profile's callbacks go strictly in order: while its first is retried, the later
  * ones wait; another profile's go on. */
 static void order_per_profile_and_retry(void **state)
@@ -499,11 +512,7 @@ static void receiver_down_then_up(void **state)
 	struct dp_es2_callbacks *cb = sender_for(db, G.ca_a);
 	time_t now = time(NULL);
 	size_t base = dp_test_receiver_count(G.rx), sent, failed;
-	dp_test_receiver_down(G.rx);
-	add(db, 9003, G.url, "C1", now);
-	add(db, 9003, G.url, "C2", now);
-	assert_int_equal(dp_es2_callbacks_run(cb, now, &sent, &failed), DP_OK);
-	assert_int_equal(failed, 1);
+	queued_while_down(db, cb, 9003, "C1", "C2", now);
 	struct listing l;
 	list(db, false, &l);
 	assert_int_equal(l.n, 2);
@@ -553,11 +562,7 @@ static void survives_reopen(void **state)
 	struct dp_es2_callbacks *cb = sender_for(db, G.ca_a);
 	time_t now = time(NULL);
 	size_t base = dp_test_receiver_count(G.rx), sent, failed;
-	dp_test_receiver_down(G.rx);
-	add(db, 9006, G.url, "F1", now);
-	add(db, 9006, G.url, "F2", now);
-	assert_int_equal(dp_es2_callbacks_run(cb, now, &sent, &failed), DP_OK);
-	assert_int_equal(failed, 1);
+	queued_while_down(db, cb, 9006, "F1", "F2", now);
 	dp_es2_callbacks_free(cb);
 	dp_db_close(db);
 	db = open_db();
