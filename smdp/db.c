@@ -553,7 +553,7 @@ out:
 
 #define PROFILE_COLS \
 	"id, iccid, profile_type, owner, state, eid, profile_class, ppr, updated_at, metadata, " \
-	"package, ppk, length(package)"
+	"package, ppk, length(package), isdp_aid"
 
 static int read_profile(sqlite3_stmt *st, bool with_blobs, bool with_package,
 			struct dp_db_profile *out)
@@ -568,9 +568,10 @@ static int read_profile(sqlite3_stmt *st, bool with_blobs, bool with_package,
 	out->ppr = (uint32_t)sqlite3_column_int64(st, 7);
 	out->updated_at = (time_t)sqlite3_column_int64(st, 8);
 	out->package_len = (size_t)sqlite3_column_int64(st, 12);
-	if (!with_blobs)
-		return DP_OK;
-	int r = col_buf(st, 9, &out->metadata);
+	int r = col_fixed(st, 13, out->isdp_aid, sizeof(out->isdp_aid), &out->isdp_aid_len);
+	if (r || !with_blobs)
+		return r;
+	r = col_buf(st, 9, &out->metadata);
 	if (r == DP_OK && with_package)
 		r = col_buf(st, 10, &out->package);
 	if (r)

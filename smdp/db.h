@@ -66,6 +66,8 @@ struct dp_db_profile {
 	uint32_t ppr;
 	time_t updated_at;
 	size_t package_len;          /* bytes of the stored package */
+	uint8_t isdp_aid[16];        /* the ISD-P AID of the last successful install (PIR) */
+	size_t isdp_aid_len;         /* 0: none recorded */
 	struct dp_buf metadata;      /* filled by the functions that say so */
 	struct dp_buf package;
 	bool has_ppk;

@@ -140,6 +140,13 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 			aid = f.value;
 			aid_len = f.len;
 		}
+		/* SuccessResult.aid is SIZE(5..16), which the decoder does not check; the order
+		 * book keeps at most 16 bytes */
+		if (aid_len < 5 || aid_len > 16) {
+			r = dp_es9_refuse(rp, DP_ES9_INVALID_INPUT,
+					  "ProfileInstallationResult: ISD-P AID of %zu bytes", aid_len);
+			goto out;
+		}
 		snprintf(what, sizeof(what), "installed");
 	} else {
 		if (dp_tlv_find(choice.value, choice.len, 0x80, &f) == DP_OK && f.len == 1)
