@@ -537,32 +537,129 @@ int dp_asn1_prune(const char *type, const uint8_t *der, size_t len, struct dp_bu
 	return do_prune(type, der, len, false, out, dropped);
 }
 
+/* Where the completeness walk is, as a chain on the stack: a member name, or the number of
+ * an element of a SEQUENCE OF. Only turned into text ("a.b.?2.c") for an error message. */
+struct path {
+	const struct path *up;
+	const char *name; /* NULL: element number `index` */
+	size_t index;
+};
+
+/* "?<i>", the libtasn1 name of element i of a SEQUENCE OF (cap >= 22). */
+static void element_name(size_t i, char *out)
+{
+	char digits[21];
+	size_t n = 0;
+	do {
+		digits[n++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i != 0);
+	*out++ = '?';
+	while (n > 0)
+		*out++ = digits[--n];
+	*out = '\0';
+}
+
+static size_t path_format(const struct path *p, char *buf, size_t cap)
+{
+	char idx[24];
+	size_t len = p->up != NULL ? path_format(p->up, buf, cap) : 0;
+	const char *seg = p->name;
+	if (seg == NULL) {
+		element_name(p->index, idx);
+		seg = idx;
+	}
+	int w = snprintf(buf + len, cap - len, "%s%s", len ? "." : "", seg);
+	if (w < 0 || (size_t)w >= cap - len)
+		return cap - 1;
+	return len + (size_t)w;
+}
+
+/* The two refusals of the walk, out of line so that the recursion's frames stay small. */
+static int missing_member(const struct path *p)
+{
+	char text[512];
+	path_format(p, text, sizeof(text));
+	return dp_err_set(DP_ERR_ASN1_DECODE, "mandatory member '%s' is missing", text);
+}
+
+static int no_alternative(const struct path *p, const char *type_name)
+{
+	char text[512] = "";
+	if (p != NULL)
+		path_format(p, text, sizeof(text));
+	return dp_err_set(DP_ERR_ASN1_DECODE, "CHOICE '%s' has no alternative",
+			  p != NULL   ? text
+			  : type_name ? type_name
+				      : "");
+}
+
+/* The child `name` of a node of a decoded tree, NULL when absent. asn1_find_node() takes a
+ * path whose first step names the node itself, unless the node is the unnamed root: one
+ * step down from here instead of the whole path from the root. */
+static asn1_node_const child_of(asn1_node_const node, const char *name)
+{
+	asn1_data_node_st d;
+	char full[2 * ASN1_MAX_NAME_SIZE + 2];
+	if (node == NULL || asn1_read_node_value(node, &d) != ASN1_SUCCESS)
+		return NULL;
+	if (d.name == NULL || d.name[0] == '\0')
+		return asn1_find_node(node, name);
+	size_t a = strlen(d.name), b = strlen(name);
+	if (a + 1 + b >= sizeof(full))
+		return NULL;
+	memcpy(full, d.name, a);
+	full[a] = '.';
+	memcpy(full + a + 1, name, b + 1);
+	return asn1_find_node(node, full);
+}
+
+/* dp_asn1_present() for a node already found. */
+static bool node_present(asn1_node_const n)
+{
+	asn1_data_node_st d;
+	if (n == NULL || asn1_read_node_value(n, &d) != ASN1_SUCCESS)
+		return false;
+	switch (d.type) {
+	case ASN1_ETYPE_SEQUENCE:
+	case ASN1_ETYPE_SET:
+	case ASN1_ETYPE_SEQUENCE_OF:
+	case ASN1_ETYPE_SET_OF:
+		return true; /* structured: absent OPTIONALs are removed from the tree */
+	default: {
+		/* a named node is the first step of its own path */
+		int len = 0;
+		int rc = asn1_read_value(n, d.name ? d.name : "", NULL, &len);
+		return rc == ASN1_SUCCESS || rc == ASN1_MEM_ERROR;
+	}
+	}
+}
+
 /* libtasn1 accepts a SEQUENCE whose content is empty even when it has mandatory members;
- * after decoding, every mandatory member is checked for presence, driven by the schema. */
+ * after decoding, every mandatory member is checked for presence, driven by the schema.
+ * The walk goes down the decoded tree beside the schema, node by node (`value` is the
+ * node of definition `def`, `where` its path for messages). */
 static int check_complete(const struct module *m, uint32_t def, asn1_node_const value,
-			  char *path, size_t cap, int depth)
+			  const struct path *where, int depth)
 {
 	int n_explicit, r;
 	uint32_t base = structure_of(m, def, &n_explicit);
-	size_t plen = strlen(path);
 	if (base == NO_NODE || depth > MAX_DEPTH)
 		return DP_OK;
 	switch (NODE_TYPE(m->tab[base].type)) {
 	case ASN1_ETYPE_SEQUENCE:
 	case ASN1_ETYPE_SET:
-		for (uint32_t mem = first_member(m, base); mem != NO_NODE; mem = next_member(m, mem)) {
-			snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", m->tab[mem].name);
+		for (uint32_t mem = first_member(m, base); mem != NO_NODE;
+		     mem = next_member(m, mem)) {
+			struct path here = { where, m->tab[mem].name, 0 };
 			bool optional = (m->tab[mem].type & (F_OPTION | F_DEFAULT)) != 0;
-			if (!dp_asn1_present(value, path)) {
-				if (!optional) {
-					r = dp_err_set(DP_ERR_ASN1_DECODE,
-						       "mandatory member '%s' is missing", path);
-					path[plen] = '\0';
-					return r;
-				}
+			asn1_node_const child = child_of(value, m->tab[mem].name);
+			if (!node_present(child)) {
+				if (!optional)
+					return missing_member(&here);
 				continue;
 			}
-			r = check_complete(m, mem, value, path, cap, depth + 1);
+			r = check_complete(m, mem, child, &here, depth + 1);
 			if (r)
 				return r;
 		}
@@ -570,28 +667,35 @@ static int check_complete(const struct module *m, uint32_t def, asn1_node_const 
 	case ASN1_ETYPE_SEQUENCE_OF:
 	case ASN1_ETYPE_SET_OF: {
 		uint32_t elem = sequence_of_element(m, base);
-		size_t count = 0;
-		if (elem == NO_NODE || dp_asn1_count(value, path, &count) != DP_OK)
+		char name[24];
+		if (elem == NO_NODE)
 			break;
-		for (size_t i = 1; i <= count; i++) {
-			snprintf(path + plen, cap - plen, "%s?%zu", plen ? "." : "", i);
-			r = check_complete(m, elem, value, path, cap, depth + 1);
+		/* elements are the children ?1, ?2, ... in order: each is the right sibling of the
+		 * one before, the first step of a lookup from it */
+		element_name(1, name);
+		asn1_node_const e = child_of(value, name);
+		for (size_t i = 1; e != NULL; i++) {
+			struct path here = { where, NULL, i };
+			r = check_complete(m, elem, e, &here, depth + 1);
 			if (r)
 				return r;
+			element_name(i + 1, name);
+			e = asn1_find_node(e, name);
 		}
 		break;
 	}
 	case ASN1_ETYPE_CHOICE: {
+		asn1_data_node_st d;
 		char alt[ASN1_MAX_NAME_SIZE + 1];
 		int l = sizeof(alt) - 1;
-		if (asn1_read_value(value, plen ? path : "", alt, &l) != ASN1_SUCCESS)
-			return dp_err_set(DP_ERR_ASN1_DECODE, "CHOICE '%s' has no alternative",
-					  plen ? path : m->tab[base].name ? m->tab[base].name : "");
+		if (asn1_read_node_value(value, &d) != ASN1_SUCCESS ||
+		    asn1_read_value(value, d.name ? d.name : "", alt, &l) != ASN1_SUCCESS)
+			return no_alternative(where, m->tab[base].name);
 		alt[l < (int)sizeof(alt) ? l : (int)sizeof(alt) - 1] = '\0';
 		for (uint32_t a = first_member(m, base); a != NO_NODE; a = next_member(m, a)) {
 			if (strcmp(m->tab[a].name, alt) == 0) {
-				snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", alt);
-				r = check_complete(m, a, value, path, cap, depth + 1);
+				struct path here = { where, m->tab[a].name, 0 };
+				r = check_complete(m, a, child_of(value, alt), &here, depth + 1);
 				if (r)
 					return r;
 				break;
@@ -599,10 +703,8 @@ static int check_complete(const struct module *m, uint32_t def, asn1_node_const 
 		}
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
-	path[plen] = '\0';
 	return DP_OK;
 }
 
@@ -636,10 +738,9 @@ static int decode(const char *type, const uint8_t *der, size_t len, bool exact,
 	{
 		const struct module *m;
 		uint32_t node;
-		char path[512] = "";
 		r = lookup(type, &m, &node);
 		if (r == DP_OK)
-			r = check_complete(m, node, *out, path, sizeof(path), 0);
+			r = check_complete(m, node, *out, NULL, 0);
 		if (r)
 			r = dp_err_wrap(r, "%s", type);
 	}
@@ -739,22 +840,7 @@ void dp_asn1_free(asn1_node *node)
 
 bool dp_asn1_present(asn1_node_const node, const char *field)
 {
-	asn1_node_const n = field[0] ? asn1_find_node(node, field) : node;
-	asn1_data_node_st d;
-	if (n == NULL || asn1_read_node_value(n, &d) != ASN1_SUCCESS)
-		return false;
-	switch (d.type) {
-	case ASN1_ETYPE_SEQUENCE:
-	case ASN1_ETYPE_SET:
-	case ASN1_ETYPE_SEQUENCE_OF:
-	case ASN1_ETYPE_SET_OF:
-		return true; /* structured: absent OPTIONALs are removed from the tree */
-	default: {
-		int len = 0;
-		int rc = asn1_read_value(node, field, NULL, &len);
-		return rc == ASN1_SUCCESS || rc == ASN1_MEM_ERROR;
-	}
-	}
+	return node_present(field[0] ? asn1_find_node(node, field) : node);
 }
 
 int dp_asn1_read(asn1_node_const node, const char *field, uint8_t *buf, size_t cap,
