@@ -564,9 +564,9 @@ static void device_free(struct device *d)
 	dp_buf_deinit(&d->resp);
 }
 
-/* A profile (TS.48 A under a fresh ICCID) of this class and PPRs, its metadata saying the
- * same, and an order for it; mid receives the matching ID, iccid the ICCID. */
-static void new_order(int profile_class, uint8_t ppr, char mid[16], char iccid[21])
+/* A profile (TS.48 A under a fresh ICCID, Available) of this type, class and PPRs, its
+ * metadata saying the same; iccid receives the ICCID. */
+static void new_profile(const char *type, int profile_class, uint8_t ppr, char iccid[21])
 {
 	struct dp_pg_package pkg;
 	struct dp_pg_personal pers = {0};
@@ -592,7 +592,7 @@ static void new_order(int profile_class, uint8_t ppr, char mid[16], char iccid[2
 	assert_int_equal(dp_pg_metadata_der(&pkg, &m, &meta), DP_OK);
 	struct dp_db_profile_new p = {
 	    .iccid = pers.iccid,
-	    .profile_type = "results",
+	    .profile_type = type,
 	    .owner = "test",
 	    .package = der.data,
 	    .package_len = der.len,
@@ -602,19 +602,25 @@ static void new_order(int profile_class, uint8_t ppr, char mid[16], char iccid[2
 	    .ppr = ppr,
 	};
 	assert_int_equal(dp_db_profile_add(G.f.smdp.db, &p, "test", NULL), DP_OK);
+	memcpy(iccid, pers.iccid, 21);
+	dp_buf_deinit(&meta);
+	dp_buf_deinit(&der);
+	dp_pg_package_deinit(&pkg);
+}
+
+/* A new profile as above and an order for it; mid receives the matching ID. */
+static void new_order(int profile_class, uint8_t ppr, char mid[16], char iccid[21])
+{
+	new_profile("results", profile_class, ppr, iccid);
 	snprintf(mid, 16, "RES-%u", G.next_mid++);
 	struct dp_db_order_new o = {
 	    .matching_id = mid,
-	    .iccid = pers.iccid,
+	    .iccid = iccid,
 	    .max_attempts = 5,
 	    .cc_max_attempts = 3,
 	    .owner = "test",
 	};
 	assert_int_equal(dp_db_order_add(G.f.smdp.db, &o, "test", NULL, NULL), DP_OK);
-	memcpy(iccid, pers.iccid, 21);
-	dp_buf_deinit(&meta);
-	dp_buf_deinit(&der);
-	dp_pg_package_deinit(&pkg);
 }
 
 static enum dp_profile_state state_of(const char *iccid)
@@ -767,6 +773,63 @@ static void eligibility_ppr(void **state)
 	}
 }
 
+/* A pool order: the refusal (8.2.5/4.3, a test profile for an eUICC without
+ * testProfileSupport) gives the claimed profile back to the pool, Available and unbound,
+ * and the order stays open; an eUICC that can take it then gets one. */
+static void eligibility_pool(void **state)
+{
+	char a[21], b[21], mid[16] = "RES-POOL";
+	struct dp_db_profile p;
+	struct dp_db_order o;
+	struct device d;
+	(void)state;
+	new_profile("pool-test", 0, 0, a);
+	new_profile("pool-test", 0, 0, b);
+	struct dp_db_order_new on = {
+	    .matching_id = mid,
+	    .profile_type = "pool-test",
+	    .pool = true,
+	    .max_attempts = 5,
+	    .cc_max_attempts = 3,
+	    .owner = "test",
+	};
+	assert_int_equal(dp_db_order_add(G.f.smdp.db, &on, "test", NULL, NULL), DP_OK);
+	device_new(&d, DP_EUICC_RSP_ADDITIONAL_PROFILE, false, 0, DP_EUICC_FREE_MEMORY_DEFAULT);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(dp_lpa_initiate_authentication(d.lpa, ES9F_ADDRESS), DP_OK);
+		assert_int_equal(dp_lpa_authenticate_client(d.lpa, mid), DP_ERR_LPA_REFUSED);
+		assert_string_equal(d.last.subject, "8.2.5");
+		assert_string_equal(d.last.reason, "4.3");
+		const char *both[] = {a, b};
+		for (int k = 0; k < 2; k++) {
+			profile_get(both[k], &p);
+			assert_int_equal(p.state, DP_PROFILE_AVAILABLE);
+			assert_string_equal(p.eid, "");
+			dp_db_profile_deinit(&p);
+		}
+		assert_int_equal(dp_db_order_find(G.f.smdp.db, mid, &o), DP_OK);
+		assert_false(o.closed);
+	}
+	device_free(&d);
+	device_new(&d, DP_EUICC_RSP_CAPABILITY_DEFAULT, false, 0, DP_EUICC_FREE_MEMORY_DEFAULT);
+	assert_int_equal(dp_lpa_initiate_authentication(d.lpa, ES9F_ADDRESS), DP_OK);
+	assert_int_equal(dp_lpa_authenticate_client(d.lpa, mid), DP_OK);
+	size_t claimed = 0;
+	const char *both[] = {a, b};
+	for (int k = 0; k < 2; k++) {
+		profile_get(both[k], &p);
+		if (p.state == DP_PROFILE_RELEASED) {
+			assert_string_equal(p.eid, SGP26_EID);
+			claimed++;
+		} else {
+			assert_int_equal(p.state, DP_PROFILE_AVAILABLE);
+		}
+		dp_db_profile_deinit(&p);
+	}
+	assert_int_equal(claimed, 1);
+	device_free(&d);
+}
+
 /* A package larger than the free memory in extCardResource is refused 8.1/4.8; one that
  * fits exactly is accepted and installs (the eUICC applies the same limit). */
 static void eligibility_memory(void **state)
@@ -855,6 +918,7 @@ int main(void)
 	    cmocka_unit_test_setup(eligibility_test_profile, reset),
 	    cmocka_unit_test_setup(eligibility_ppr, reset),
 	    cmocka_unit_test_setup(eligibility_memory, reset),
+	    cmocka_unit_test_setup(eligibility_pool, reset),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
