@@ -8,6 +8,7 @@
 #include "pki/asn1/asn1.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,9 @@ struct module {
 	struct type_entry *types;
 	size_t ntypes;
 	asn1_node defs;
+	/* per type node: an empty element made by asn1_create_element() once, then only
+	 * copied (asn1_dup_node). Set once, never changed or freed: read without a lock. */
+	_Atomic(asn1_node) *templates;
 };
 
 static struct module modules[2];
@@ -106,7 +110,8 @@ static int module_load(struct module *m, const char *name, const asn1_static_nod
 	m->first_child = malloc(m->n * sizeof(uint32_t));
 	m->next_sibling = malloc(m->n * sizeof(uint32_t));
 	m->types = calloc(m->n, sizeof(struct type_entry));
-	if (!m->first_child || !m->next_sibling || !m->types)
+	m->templates = calloc(m->n, sizeof(m->templates[0]));
+	if (!m->first_child || !m->next_sibling || !m->types || !m->templates)
 		return dp_err_set(DP_ERR_NOMEM, "schema index");
 	for (uint32_t i = 0; i < m->n; i++)
 		m->first_child[i] = m->next_sibling[i] = NO_NODE;
@@ -488,6 +493,39 @@ static int tasn1_error(int rc, const char *what, const char *field, const char *
 			  desc && *desc ? ": " : "", desc ? desc : "");
 }
 
+/* A fresh empty element of type node `node`. asn1_create_element() copies the type's tree
+ * out of the definitions and then, for every type reference in it, looks the referenced
+ * type up by name among all the module's types and copies it in: most of the cost of a
+ * decode. Its result depends on the type alone, so it is made once per type and kept as a
+ * template; every later element is a plain copy of it (asn1_dup_node only reads its
+ * source, so threads share the templates). */
+static int create_node(const struct module *m, uint32_t node, const char *type, asn1_node *out)
+{
+	asn1_node tpl = atomic_load_explicit(&m->templates[node], memory_order_acquire);
+	*out = NULL;
+	if (tpl == NULL) {
+		asn1_node fresh = NULL, expected = NULL;
+		int rc = asn1_create_element(m->defs, type, &fresh);
+		if (rc != ASN1_SUCCESS) {
+			dp_asn1_free(&fresh);
+			return tasn1_error(rc, "creating", type, NULL);
+		}
+		/* two threads may race to make the first one: the loser's copy goes */
+		if (atomic_compare_exchange_strong_explicit(&m->templates[node], &expected, fresh,
+							    memory_order_acq_rel,
+							    memory_order_acquire)) {
+			tpl = fresh;
+		} else {
+			dp_asn1_free(&fresh);
+			tpl = expected;
+		}
+	}
+	*out = asn1_dup_node(tpl, "");
+	if (*out == NULL)
+		return dp_err_set(DP_ERR_NOMEM, "creating '%s'", type);
+	return DP_OK;
+}
+
 int dp_asn1_create(const char *type, asn1_node *out)
 {
 	const struct module *m;
@@ -496,10 +534,7 @@ int dp_asn1_create(const char *type, asn1_node *out)
 	int r = lookup(type, &m, &node);
 	if (r)
 		return r;
-	int rc = asn1_create_element(m->defs, type, out);
-	if (rc != ASN1_SUCCESS)
-		return tasn1_error(rc, "creating", type, NULL);
-	return DP_OK;
+	return create_node(m, node, type, out);
 }
 
 static int do_prune(const char *type, const uint8_t *der, size_t len, bool exact,
