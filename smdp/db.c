@@ -28,6 +28,11 @@ struct dp_db {
 	size_t n_cache;
 	dp_db_change_hook hook; /* ES2+ callbacks: called in change_state */
 	void *hook_ctx;
+	/* dp_db_batch_begin .. _end: one transaction held by one thread, in which begin()
+	 * and end() of the calls made meanwhile neither lock nor commit */
+	bool batch;
+	pthread_t batch_owner;
+	int batch_error; /* the first failure inside the batch */
 };
 
 static const char schema_v2[] =
@@ -241,8 +246,15 @@ static int col_fixed(sqlite3_stmt *st, int i, void *out, size_t cap, size_t *len
 	return DP_OK;
 }
 
+static bool in_batch(struct dp_db *db)
+{
+	return db->batch && pthread_equal(db->batch_owner, pthread_self());
+}
+
 static int begin(struct dp_db *db)
 {
+	if (in_batch(db))
+		return db->batch_error;
 	pthread_mutex_lock(&db->lock);
 	int r = exec(db, "BEGIN IMMEDIATE");
 	if (r)
@@ -250,9 +262,15 @@ static int begin(struct dp_db *db)
 	return r;
 }
 
-/* Commits on r == 0, rolls back otherwise; returns r (or the commit's error). */
+/* Commits on r == 0, rolls back otherwise; returns r (or the commit's error). Inside a
+ * batch the first failure is remembered and the batch's end rolls everything back. */
 static int end(struct dp_db *db, int r)
 {
+	if (in_batch(db)) {
+		if (r != DP_OK && db->batch_error == DP_OK)
+			db->batch_error = r;
+		return r;
+	}
 	if (r == DP_OK)
 		r = exec(db, "COMMIT");
 	if (r != DP_OK) {
@@ -266,11 +284,37 @@ static int end(struct dp_db *db, int r)
 /* Reads-only work: the lock and a deferred transaction for a consistent view. */
 static int begin_read(struct dp_db *db)
 {
+	if (in_batch(db))
+		return db->batch_error;
 	pthread_mutex_lock(&db->lock);
 	int r = exec(db, "BEGIN");
 	if (r)
 		pthread_mutex_unlock(&db->lock);
 	return r;
+}
+
+int dp_db_batch_begin(struct dp_db *db)
+{
+	if (in_batch(db))
+		return dp_err_set(DP_ERR_INVAL, "a batch is already open");
+	int r = begin(db);
+	if (r)
+		return r;
+	db->batch = true;
+	db->batch_owner = pthread_self();
+	db->batch_error = DP_OK;
+	return DP_OK;
+}
+
+int dp_db_batch_end(struct dp_db *db, bool commit)
+{
+	if (!in_batch(db))
+		return dp_err_set(DP_ERR_INVAL, "no batch is open");
+	int r = db->batch_error;
+	if (r == DP_OK && !commit)
+		r = dp_err_set(DP_ERR_INVAL, "batch abandoned");
+	db->batch = false;
+	return end(db, r);
 }
 
 /* Changes a profile's state through the table and writes the history row (inside a

@@ -29,6 +29,12 @@ void dp_db_close(struct dp_db *db);
  * order or state change survives a power failure; normal syncs only at checkpoints (a
  * crash of the process loses nothing, a power failure may lose the last commits). */
 int dp_db_set_synchronous(struct dp_db *db, bool full) DP_WUR;
+/* A batch: every call on this handle from this thread between begin and end is one
+ * transaction, committed by dp_db_batch_end(db, true) only when all of them succeeded
+ * (else rolled back; end returns the first failure, or DP_ERR_INVAL when commit is false).
+ * Other threads wait until it ends. For bulk imports that must happen whole or not at all. */
+int dp_db_batch_begin(struct dp_db *db) DP_WUR;
+int dp_db_batch_end(struct dp_db *db, bool commit) DP_WUR;
 /* The schema version stored in the file. */
 int dp_db_schema_version(struct dp_db *db, int *version) DP_WUR;
 

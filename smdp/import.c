@@ -977,17 +977,30 @@ int dp_import_batch(struct dp_db *db, const char *csv_path, const char *dir,
 	}
 	if (r || b.problems > 0)
 		goto out;
-	/* 4. nothing wrong: store them, checked again on the bytes stored */
-	for (size_t k = 0; k < csv.n; k++) {
-		r = batch_one(&b, paths[k], &csv.rows[k], true);
-		if (r) {
-			problem(&b, paths[k], r, csv.rows[k].iccid);
-			goto out;
-		}
-		(*imported)++;
-		if (cb != NULL)
-			cb(ctx, paths[k], DP_OK, csv.rows[k].iccid);
+	/* 4. nothing wrong: store them all in one transaction, checked again on the bytes
+	 * stored; any failure rolls the whole batch back */
+	r = dp_db_batch_begin(db);
+	if (r) {
+		problem(&b, csv_path, r, "");
+		goto out;
 	}
+	for (size_t k = 0; r == DP_OK && k < csv.n; k++) {
+		r = batch_one(&b, paths[k], &csv.rows[k], true);
+		if (r)
+			problem(&b, paths[k], r, csv.rows[k].iccid);
+	}
+	{
+		int e = dp_db_batch_end(db, r == DP_OK);
+		if (r == DP_OK && e != DP_OK) {
+			r = e;
+			problem(&b, csv_path, r, "");
+		}
+	}
+	if (r)
+		goto out;
+	*imported = csv.n;
+	for (size_t k = 0; cb != NULL && k < csv.n; k++)
+		cb(ctx, paths[k], DP_OK, csv.rows[k].iccid);
 out:
 	for (size_t k = 0; paths != NULL && k < rows; k++)
 		free(paths[k]);
@@ -996,9 +1009,6 @@ out:
 	if (b.problems == 0)
 		return r;
 	/* the first problem is the answer; the others were reported */
-	if (*imported > 0)
-		return dp_err_set(b.first, "%s (%zu of %zu profiles were imported before it)",
-				  b.first_detail, *imported, rows);
 	return dp_err_set(b.first, "%s (%zu problem%s; nothing was imported)", b.first_detail,
 			  b.problems, b.problems == 1 ? "" : "s");
 }

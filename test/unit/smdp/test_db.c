@@ -215,6 +215,40 @@ static int count_cb(void *ctx, const struct dp_db_profile *p)
 	return 0;
 }
 
+/* A batch is one transaction: all or nothing. */
+static void batch_all_or_nothing(void **state)
+{
+	struct fx *f = *state;
+	char a[21], b[21], c[21];
+	size_t counts[DP_PROFILE_STATE_COUNT];
+	assert_int_equal(dp_db_batch_begin(f->db), 0);
+	assert_int_equal(dp_db_batch_begin(f->db), DP_ERR_INVAL); /* no nesting */
+	add_profile(f, "batch", a);
+	add_profile(f, "batch", b);
+	assert_int_equal(dp_db_batch_end(f->db, true), 0);
+	assert_int_equal(dp_db_profile_count(f->db, "batch", counts), 0);
+	assert_int_equal(counts[DP_PROFILE_AVAILABLE], 2);
+	/* a failure inside (a duplicate ICCID) rolls back what came before it */
+	assert_int_equal(dp_db_batch_begin(f->db), 0);
+	add_profile(f, "batch", c);
+	static const uint8_t x[] = {1};
+	struct dp_db_profile_new dup = {.iccid = a, .profile_type = "batch", .package = x,
+					.package_len = 1, .metadata = x, .metadata_len = 1};
+	assert_int_equal(dp_db_profile_add(f->db, &dup, "test", NULL), DP_ERR_DB_EXISTS);
+	assert_int_equal(dp_db_batch_end(f->db, true), DP_ERR_DB_EXISTS);
+	struct dp_db_profile p;
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get(f->db, c, false, &p), DP_ERR_NOT_FOUND);
+	dp_db_profile_deinit(&p);
+	/* abandoned on purpose */
+	assert_int_equal(dp_db_batch_begin(f->db), 0);
+	add_profile(f, "batch", c);
+	assert_int_equal(dp_db_batch_end(f->db, false), DP_ERR_INVAL);
+	assert_int_equal(dp_db_profile_count(f->db, "batch", counts), 0);
+	assert_int_equal(counts[DP_PROFILE_AVAILABLE], 2);
+	assert_int_equal(dp_db_batch_end(f->db, true), DP_ERR_INVAL); /* none open */
+}
+
 static void list_and_count(void **state)
 {
 	struct fx *f = *state;
@@ -1176,6 +1210,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	    T(import_and_duplicate),
+	    T(batch_all_or_nothing),
 	    T(list_and_count),
 	    T(orders_by_iccid_type_pool_default),
 	    T(matching_id_unique_among_open),
