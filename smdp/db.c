@@ -28,12 +28,13 @@ struct dp_db {
 	size_t n_cache;
 	dp_db_change_hook hook; /* ES2+ callbacks: called in change_state */
 	void *hook_ctx;
-	/* dp_db_batch_begin .. _end: one transaction held by one thread, in which begin()
-	 * and end() of the calls made meanwhile neither lock nor commit */
-	bool batch;
-	pthread_t batch_owner;
-	int batch_error; /* the first failure inside the batch */
+	int batch_error; /* the first failure inside the open batch (see batch_db) */
 };
+
+/* The handle whose batch this thread holds (dp_db_batch_begin .. _end): one transaction in
+ * which begin() and end() of the calls made meanwhile neither lock nor commit. Per thread,
+ * so other threads never read it. */
+static _Thread_local struct dp_db *batch_db;
 
 static const char schema_v2[] =
 	"CREATE TABLE profiles ("
@@ -248,7 +249,7 @@ static int col_fixed(sqlite3_stmt *st, int i, void *out, size_t cap, size_t *len
 
 static bool in_batch(struct dp_db *db)
 {
-	return db->batch && pthread_equal(db->batch_owner, pthread_self());
+	return batch_db == db;
 }
 
 static int begin(struct dp_db *db)
@@ -300,8 +301,7 @@ int dp_db_batch_begin(struct dp_db *db)
 	int r = begin(db);
 	if (r)
 		return r;
-	db->batch = true;
-	db->batch_owner = pthread_self();
+	batch_db = db;
 	db->batch_error = DP_OK;
 	return DP_OK;
 }
@@ -313,7 +313,7 @@ int dp_db_batch_end(struct dp_db *db, bool commit)
 	int r = db->batch_error;
 	if (r == DP_OK && !commit)
 		r = dp_err_set(DP_ERR_INVAL, "batch abandoned");
-	db->batch = false;
+	batch_db = NULL;
 	return end(db, r);
 }
 
