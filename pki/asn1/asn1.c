@@ -50,6 +50,13 @@ struct pe_alt {
 	char wrapper[72];   /* "PEDefinitions.PEW-usim" */
 };
 
+/* A node's own tag (its first TAG child), decoded from the table's text once. */
+struct tag_info {
+	bool tagged;
+	enum dp_tlv_class cls;
+	uint32_t number;
+};
+
 struct module {
 	const char *name;
 	const asn1_static_node *tab;
@@ -59,6 +66,12 @@ struct module {
 	struct type_entry *types;
 	size_t ntypes;
 	asn1_node defs;
+	/* per node, derived from the table at load so that a decode does no name lookup and
+	 * no text-to-number conversion: */
+	uint32_t *resolved;    /* IDENTIFIER: the type node it names; NO_NODE otherwise */
+	struct tag_info *tags; /* the node's own tag */
+	uint32_t *base;        /* structure_of(): the node that defines the structure */
+	uint8_t *n_explicit;   /* structure_of(): EXPLICIT tags met on the way there */
 	/* per type node: an empty element made by asn1_create_element() once, then only
 	 * copied (asn1_dup_node). Set once, never changed or freed: read without a lock. */
 	_Atomic(asn1_node) *templates;
@@ -99,6 +112,8 @@ static int type_cmp(const void *a, const void *b)
 	return strcmp(((const struct type_entry *)a)->name, ((const struct type_entry *)b)->name);
 }
 
+static int index_nodes(struct module *m);
+
 static int module_load(struct module *m, const char *name, const asn1_static_node *tab)
 {
 	char err[ASN1_MAX_ERROR_DESCRIPTION_SIZE] = "";
@@ -123,7 +138,10 @@ static int module_load(struct module *m, const char *name, const asn1_static_nod
 	}
 	qsort(m->types, m->ntypes, sizeof(m->types[0]), type_cmp);
 
-	int r = asn1_array2tree(tab, &m->defs, err);
+	int r = index_nodes(m);
+	if (r)
+		return r;
+	r = asn1_array2tree(tab, &m->defs, err);
 	if (r != ASN1_SUCCESS)
 		return dp_err_set(DP_ERR_ASN1_SCHEMA, "%s: %s %s", name, asn1_strerror(r), err);
 	return DP_OK;
@@ -181,11 +199,16 @@ static uint32_t first_tag(const struct module *m, uint32_t i)
 	return NO_NODE;
 }
 
-static uint32_t resolve(const struct module *m, uint32_t i)
+static uint32_t resolve_name(const struct module *m, uint32_t i)
 {
 	if (NODE_TYPE(m->tab[i].type) != ASN1_ETYPE_IDENTIFIER || m->tab[i].value == NULL)
 		return NO_NODE;
 	return find_type(m, (const char *)m->tab[i].value);
+}
+
+static uint32_t resolve(const struct module *m, uint32_t i)
+{
+	return m->resolved[i];
 }
 
 static int universal_tag(unsigned etype, unsigned flags)
@@ -235,13 +258,8 @@ static bool node_matches(const struct module *m, uint32_t i, enum dp_tlv_class c
 {
 	if (i == NO_NODE || hops > MAX_HOPS)
 		return false;
-	uint32_t t = first_tag(m, i);
-	if (t != NO_NODE) {
-		enum dp_tlv_class c;
-		uint32_t num;
-		tag_of(m, t, &c, &num);
-		return c == cls && num == number;
-	}
+	if (m->tags[i].tagged)
+		return m->tags[i].cls == cls && m->tags[i].number == number;
 	unsigned etype = NODE_TYPE(m->tab[i].type);
 	if (etype == ASN1_ETYPE_IDENTIFIER)
 		return node_matches(m, resolve(m, i), cls, number, hops + 1);
@@ -259,7 +277,7 @@ static bool node_matches(const struct module *m, uint32_t i, enum dp_tlv_class c
 
 /* Follows type references from node i; counts the EXPLICIT tags met on the way (each one
  * is a TLV level on the wire) and returns the node that defines the structure. */
-static uint32_t structure_of(const struct module *m, uint32_t i, int *n_explicit)
+static uint32_t structure_walk(const struct module *m, uint32_t i, int *n_explicit)
 {
 	*n_explicit = 0;
 	for (int hops = 0; i != NO_NODE && hops < MAX_HOPS; hops++) {
@@ -274,6 +292,40 @@ static uint32_t structure_of(const struct module *m, uint32_t i, int *n_explicit
 		i = resolve(m, i);
 	}
 	return NO_NODE;
+}
+
+/* structure_walk(), as computed at load. */
+static uint32_t structure_of(const struct module *m, uint32_t i, int *n_explicit)
+{
+	*n_explicit = m->n_explicit[i];
+	return m->base[i];
+}
+
+/* Fills the per-node tables (after the types are sorted: resolving needs find_type). */
+static int index_nodes(struct module *m)
+{
+	m->resolved = malloc(m->n * sizeof(uint32_t));
+	m->tags = calloc(m->n, sizeof(struct tag_info));
+	m->base = malloc(m->n * sizeof(uint32_t));
+	m->n_explicit = calloc(m->n, 1);
+	if (!m->resolved || !m->tags || !m->base || !m->n_explicit)
+		return dp_err_set(DP_ERR_NOMEM, "schema index");
+	for (uint32_t i = 0; i < m->n; i++) {
+		m->resolved[i] = resolve_name(m, i);
+		uint32_t t = first_tag(m, i);
+		if (t != NO_NODE) {
+			m->tags[i].tagged = true;
+			tag_of(m, t, &m->tags[i].cls, &m->tags[i].number);
+		}
+	}
+	for (uint32_t i = 0; i < m->n; i++) {
+		int n = 0;
+		m->base[i] = structure_walk(m, i, &n);
+		if (n > UINT8_MAX)
+			return dp_err_set(DP_ERR_ASN1_SCHEMA, "%s: too many explicit tags", m->name);
+		m->n_explicit[i] = (uint8_t)n;
+	}
+	return DP_OK;
 }
 
 /* ---- tolerance pass -------------------------------------------------------------- */
