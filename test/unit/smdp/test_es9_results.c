@@ -342,6 +342,33 @@ static int reset(void **state)
  * stays open), Error otherwise (the order closes); the session ends; the notification and
  * the history row are recorded; delivered again, or followed by another result for the
  * same session, nothing more changes. */
+/* A PIR naming another ICCID than the session's profile is refused; nothing changes. */
+static void install_result_other_iccid(void **state)
+{
+	struct dp_db_session s;
+	struct dp_db_profile p;
+	struct dp_buf fin, pir;
+	struct result res;
+	static const uint8_t aid[16] = {0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0x01};
+	(void)state;
+	bound(&s, &p);
+	success_result(aid, sizeof(aid), &fin);
+	pir_of(s.tid, s.tid_len, 99, "89000000000000000006", &fin, &pir);
+	char *before = snapshot();
+	post_pir(&pir, &res);
+	char *after = snapshot();
+	assert_int_equal(res.status, 200);
+	assert_string_equal(res.subject, "1.6");
+	assert_string_equal(res.reason, "2.1");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	dp_buf_deinit(&fin);
+	dp_buf_deinit(&pir);
+	dp_db_profile_deinit(&p);
+	dp_db_session_deinit(&s);
+}
+
 static void install_error_results(void **state)
 {
 	static const struct {
@@ -913,6 +940,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(install_error_results, reset),
+	    cmocka_unit_test_setup(install_result_other_iccid, reset),
 	    cmocka_unit_test_setup(install_success_result, reset),
 	    cmocka_unit_test_setup(install_error_from_the_euicc_then_retry, reset),
 	    cmocka_unit_test_setup(eligibility_test_profile, reset),
