@@ -344,8 +344,12 @@ static const char *node_name(const struct module *m, uint32_t i)
 static int prune_node(struct prune_ctx *x, uint32_t node, const struct dp_tlv *t,
 		      struct dp_buf *out, int depth);
 
+/* out == NULL throughout the pass: a dry run that checks the structure and counts what it
+ * would drop, writing nothing (see decode()). */
 static int emit_constructed(uint32_t tag, struct dp_buf *content, struct dp_buf *out)
 {
+	if (out == NULL)
+		return DP_OK;
 	int r = dp_tlv_append_header(out, tag, content->len);
 	if (r == DP_OK)
 		r = dp_buf_append(out, content->data, content->len);
@@ -357,6 +361,8 @@ static int prune_structure(struct prune_ctx *x, uint32_t base, int n_explicit,
 {
 	const struct module *m = x->m;
 	struct dp_buf sub;
+	/* where the content goes: nowhere in a dry run */
+	struct dp_buf *to = out != NULL ? &sub : NULL;
 	struct dp_cursor c;
 	struct dp_tlv child;
 	int r = DP_OK;
@@ -372,8 +378,8 @@ static int prune_structure(struct prune_ctx *x, uint32_t base, int n_explicit,
 		r = dp_tlv_expect(t->value, t->len, 0, &inner);
 		if (r)
 			return dp_err_wrap(r, "%s", node_name(m, base));
-		dp_buf_init(&sub, out->max);
-		r = prune_structure(x, base, n_explicit - 1, &inner, &sub, depth + 1);
+		dp_buf_init(&sub, out != NULL ? out->max : 0);
+		r = prune_structure(x, base, n_explicit - 1, &inner, to, depth + 1);
 		if (r == DP_OK)
 			r = emit_constructed(t->tag, &sub, out);
 		dp_buf_deinit(&sub);
@@ -387,7 +393,7 @@ static int prune_structure(struct prune_ctx *x, uint32_t base, int n_explicit,
 		if (!t->constructed)
 			return dp_err_set(DP_ERR_ASN1_DECODE, "%s: tag %X is not constructed",
 					  node_name(m, base), t->tag);
-		dp_buf_init(&sub, out->max);
+		dp_buf_init(&sub, out != NULL ? out->max : 0);
 		c = dp_cursor_make(t->value, t->len);
 		uint32_t from = first_member(m, base);
 		while (r == DP_OK && !dp_cursor_done(&c)) {
@@ -405,11 +411,13 @@ static int prune_structure(struct prune_ctx *x, uint32_t base, int n_explicit,
 					break;
 				}
 				x->dropped++;
-				dp_log_debug(DP_LOG_ASN1, "%s: skipped unknown member, tag %X, %zu bytes",
-					     node_name(m, base), child.tag, child.raw_len);
+				if (out != NULL)
+					dp_log_debug(DP_LOG_ASN1,
+						     "%s: skipped unknown member, tag %X, %zu bytes",
+						     node_name(m, base), child.tag, child.raw_len);
 				continue;
 			}
-			r = prune_node(x, mem, &child, &sub, depth + 1);
+			r = prune_node(x, mem, &child, to, depth + 1);
 			if (etype == ASN1_ETYPE_SEQUENCE)
 				from = next_member(m, mem);
 		}
@@ -424,12 +432,12 @@ static int prune_structure(struct prune_ctx *x, uint32_t base, int n_explicit,
 		if (!t->constructed || elem == NO_NODE)
 			return dp_err_set(DP_ERR_ASN1_DECODE, "%s: tag %X is not constructed",
 					  node_name(m, base), t->tag);
-		dp_buf_init(&sub, out->max);
+		dp_buf_init(&sub, out != NULL ? out->max : 0);
 		c = dp_cursor_make(t->value, t->len);
 		while (r == DP_OK && !dp_cursor_done(&c)) {
 			r = dp_tlv_next(&c, &child);
 			if (r == DP_OK)
-				r = prune_node(x, elem, &child, &sub, depth + 1);
+				r = prune_node(x, elem, &child, to, depth + 1);
 		}
 		if (r == DP_OK)
 			r = emit_constructed(t->tag, &sub, out);
@@ -445,7 +453,7 @@ static int prune_structure(struct prune_ctx *x, uint32_t base, int n_explicit,
 				  node_name(m, base), t->tag);
 	default:
 		/* primitive types and ANY: copied as received */
-		return dp_buf_append(out, t->raw, t->raw_len);
+		return out != NULL ? dp_buf_append(out, t->raw, t->raw_len) : DP_OK;
 	}
 }
 
@@ -589,15 +597,12 @@ int dp_asn1_create(const char *type, asn1_node *out)
 	return create_node(m, node, type, out);
 }
 
-static int do_prune(const char *type, const uint8_t *der, size_t len, bool exact,
-		    struct dp_buf *out, size_t *dropped)
+/* The tolerance pass over one value of type node `node`; out == NULL for a dry run. */
+static int do_prune(const struct module *m, uint32_t node, const char *type, const uint8_t *der,
+		    size_t len, bool exact, struct dp_buf *out, size_t *dropped)
 {
-	const struct module *m;
-	uint32_t node;
 	struct dp_tlv t;
-	int r = lookup(type, &m, &node);
-	if (r)
-		return r;
+	int r;
 	if (len > MAX_DER)
 		return dp_err_set(DP_ERR_TOO_LONG, "%s: %zu bytes of DER", type, len);
 	r = dp_tlv_read(der, len, &t);
@@ -621,7 +626,12 @@ static int do_prune(const char *type, const uint8_t *der, size_t len, bool exact
 int dp_asn1_prune(const char *type, const uint8_t *der, size_t len, struct dp_buf *out,
 		  size_t *dropped)
 {
-	return do_prune(type, der, len, false, out, dropped);
+	const struct module *m;
+	uint32_t node;
+	int r = lookup(type, &m, &node);
+	if (r)
+		return r;
+	return do_prune(m, node, type, der, len, false, out, dropped);
 }
 
 /* Where the completeness walk is, as a chain on the stack: a member name, or the number of
@@ -795,42 +805,54 @@ static int check_complete(const struct module *m, uint32_t def, asn1_node_const 
 	return DP_OK;
 }
 
+/* Dry tolerance pass first: when it finds nothing to drop (the usual case), the bytes it
+ * would write are the input itself (strict DER: every header it rewrites was minimal as
+ * received, every other byte is copied), so libtasn1 decodes the input in place. Only a
+ * value with unknown members is copied, without them. */
 static int decode(const char *type, const uint8_t *der, size_t len, bool exact,
 		  asn1_node *out)
 {
+	const struct module *m;
+	uint32_t node;
 	struct dp_buf pruned;
 	char desc[ASN1_MAX_ERROR_DESCRIPTION_SIZE] = "";
 	size_t dropped = 0;
 	*out = NULL;
 
 	dp_buf_init(&pruned, len + 16);
-	int r = do_prune(type, der, len, exact, &pruned, &dropped);
+	int r = lookup(type, &m, &node);
 	if (r)
 		goto out;
-	r = dp_asn1_create(type, out);
+	r = do_prune(m, node, type, der, len, exact, NULL, &dropped);
 	if (r)
 		goto out;
-	int dlen = (int)pruned.len;
-	int rc = asn1_der_decoding2(out, pruned.data, &dlen, ASN1_DECODE_FLAG_STRICT_DER, desc);
+	const uint8_t *data = der;
+	size_t dlen_all = len;
+	if (dropped > 0) {
+		r = do_prune(m, node, type, der, len, exact, &pruned, &dropped);
+		if (r)
+			goto out;
+		data = pruned.data;
+		dlen_all = pruned.len;
+	}
+	r = create_node(m, node, type, out);
+	if (r)
+		goto out;
+	int dlen = (int)dlen_all;
+	int rc = asn1_der_decoding2(out, data, &dlen, ASN1_DECODE_FLAG_STRICT_DER, desc);
 	if (rc != ASN1_SUCCESS) {
 		r = dp_err_set(DP_ERR_ASN1_DECODE, "%s: %s%s%s", type, asn1_strerror(rc),
 			       desc[0] ? ": " : "", desc);
 		goto out;
 	}
-	if ((size_t)dlen != pruned.len) {
+	if ((size_t)dlen != dlen_all) {
 		r = dp_err_set(DP_ERR_DER_TRAILING, "%s: %zu bytes left after decoding", type,
-			       pruned.len - (size_t)dlen);
+			       dlen_all - (size_t)dlen);
 		goto out;
 	}
-	{
-		const struct module *m;
-		uint32_t node;
-		r = lookup(type, &m, &node);
-		if (r == DP_OK)
-			r = check_complete(m, node, *out, NULL, 0);
-		if (r)
-			r = dp_err_wrap(r, "%s", type);
-	}
+	r = check_complete(m, node, *out, NULL, 0);
+	if (r)
+		r = dp_err_wrap(r, "%s", type);
 out:
 	if (r)
 		dp_asn1_free(out);
