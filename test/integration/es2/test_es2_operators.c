@@ -21,11 +21,14 @@
 
 #include "profilegen/profilegen.h"
 #include "smdp/db.h"
+#include "test/integration/support/callback_receiver.h"
 #include "test/integration/support/harness.h"
 #include "test/lpa/lpa.h"
 #include "test/support/support.h"
 
 static struct dp_harness H;
+/* ACME's HandleDownloadProgressInfo receiver (its callback_url) */
+static struct dp_test_receiver *acme_rx;
 static unsigned next_call; /* a fresh functionCallIdentifier per request */
 
 /* An operator client certificate under a set's CI, with optional validity. */
@@ -54,10 +57,14 @@ static void issue_operator(const char *set, const char *name, const char *nb, co
  * own, reuse_on_delete and two confirmation code tries. */
 static void server_start(void)
 {
-	char ops[400], set_ops[420];
+	char ops[400], set_ops[420], ci[400], set_ca[420];
 	dp_harness_path(&H, ops, sizeof(ops), "operators.yaml");
 	snprintf(set_ops, sizeof(set_ops), "operators_file=%s", ops);
+	dp_harness_path(&H, ci, sizeof(ci), "nist/ci-cert.pem");
+	snprintf(set_ca, sizeof(set_ca), "callback_ca_file=%s", ci);
 	const char *options[] = {"--set", set_ops,
+				 "--set", set_ca,
+				 "--set", "callback_retry_min_s=1",
 				 "--set", "es2_listen=127.0.0.1:0",
 				 "--set", "reuse_on_delete=true",
 				 "--set", "cc_max_attempts=2",
@@ -210,14 +217,21 @@ static int group_setup(void **state)
 			dp_harness_path(&H, b, sizeof(b), "%s-%s.pem", as[i][1], part);
 			assert_int_equal(link(a, b), 0);
 		}
+	/* ACME's callback receiver, with a TLS certificate of the test CI */
+	char rx_cert[400], rx_key[400], url[200];
+	dp_harness_path(&H, rx_cert, sizeof(rx_cert), "nist/dptls-cert.pem");
+	dp_harness_path(&H, rx_key, sizeof(rx_key), "nist/dptls-key.pem");
+	assert_int_equal(dp_test_receiver_start(rx_cert, rx_key, 0, &acme_rx), DP_OK);
+	dp_test_receiver_url(acme_rx, url, sizeof(url));
 	dp_harness_path(&H, ops, sizeof(ops), "operators.yaml");
 	FILE *f = fopen(ops, "w");
 	assert_non_null(f);
 	fprintf(f, "operators:\n"
-		   "  - id: ACME\n    certificate: acme-cert.pem\n"
+		   "  - id: ACME\n    certificate: acme-cert.pem\n    callback_url: %s\n"
 		   "  - id: OTHER\n    certificate: other-cert.pem\n"
 		   /* the expired certificate is registered: TLS must refuse it anyway */
-		   "  - id: LATE\n    certificate: expired-cert.pem\n");
+		   "  - id: LATE\n    certificate: expired-cert.pem\n",
+		url);
 	fclose(f);
 	assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
 	server_start();
@@ -227,6 +241,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	int r = dp_harness_deinit(&H);
+	dp_test_receiver_free(acme_rx);
 	curl_global_cleanup();
 	return r;
 }
@@ -488,6 +503,25 @@ static void transitions(void **state)
 
 /* downloadOrder by ICCID, confirmOrder with EID and a confirmation code, released at once;
  * the download; install and delete notifications; Available again. */
+/* Waits for ACME's callback of point pt for iccid; returns its parsed body (decref it). */
+static json_t *acme_callback(const char *iccid, int pt)
+{
+	for (unsigned t = 0; t < 15000; t += 100) {
+		size_t n = dp_test_receiver_count(acme_rx);
+		for (size_t i = 0; i < n; i++) {
+			json_t *j = json_loads(dp_test_receiver_get(acme_rx, i)->body, 0, NULL);
+			const char *ic = json_string_value(json_object_get(j, "iccid"));
+			if (ic != NULL && strcmp(ic, iccid) == 0 &&
+			    json_integer_value(json_object_get(j, "notificationPointId")) == pt)
+				return j;
+			json_decref(j);
+		}
+		usleep(100 * 1000);
+	}
+	fail_msg("no callback of point %d for %s", pt, iccid);
+	return NULL;
+}
+
 static void cycle_by_iccid_with_cc(void **state)
 {
 	struct answer a;
@@ -518,6 +552,15 @@ static void cycle_by_iccid_with_cc(void **state)
 				  "3.8");
 	assert_int_equal(dp_harness_download(&H, &d, a.matching_id, "4711"), DP_OK);
 	dp_harness_assert_state(&H, iccid, DP_PROFILE_INSTALLED);
+	/* ACME is told: BPP downloaded (3) and installed (4, with the PIR as resultData) */
+	json_t *j3 = acme_callback(iccid, 3), *j4 = acme_callback(iccid, 4);
+	assert_string_equal(json_string_value(json_object_get(j3, "eid")), d.eid);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(j4, "notificationPointStatus"), "status")),
+			    "Executed-Success");
+	assert_non_null(json_string_value(json_object_get(j4, "resultData")));
+	json_decref(j3);
+	json_decref(j4);
 	delete_on_device(&d, iccid);
 	dp_harness_assert_state(&H, iccid, DP_PROFILE_AVAILABLE);
 	/* and it can be ordered again */
