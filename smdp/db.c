@@ -1668,6 +1668,15 @@ int dp_db_profile_deleted(struct dp_db *db, const char *iccid, const char *eid)
 			 "es9", eid, NULL);
 	if (r == DP_OK)
 		r = set_profile_eid(db, id, NULL);
+	if (r == DP_OK) {
+		/* gone from the eUICC: no ISD-P any more */
+		static const char q_aid[] = "UPDATE profiles SET isdp_aid = NULL WHERE id = ?1";
+		r = prep(db, q_aid, &st);
+		if (r == DP_OK) {
+			sqlite3_bind_int64(st, 1, id);
+			r = step_done(db, st, "ISD-P AID");
+		}
+	}
 out:
 	return end(db, r);
 }

@@ -917,10 +917,21 @@ static void install(struct fx *f, uint8_t tid, int64_t oid, const char *eid)
 	new_session(f, tid, time(NULL) + 300, &s);
 	assert_int_equal(authenticate(f, &s, oid, eid), 0);
 	bind(f, &s);
-	assert_int_equal(dp_db_session_install_result(f->db, s.tid, s.tid_len, true, NULL, 0,
-						      DP_PROFILE_EVENT_COUNT, "ok"),
+	static const uint8_t aid[16] = {0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0x01, 0x11};
+	assert_int_equal(dp_db_session_install_result(f->db, s.tid, s.tid_len, true, aid,
+						      sizeof(aid), DP_PROFILE_EVENT_COUNT, "ok"),
 			 0);
 	dp_db_session_deinit(&s);
+}
+
+static size_t aid_len_of(struct fx *f, const char *iccid)
+{
+	struct dp_db_profile p;
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get(f->db, iccid, false, &p), 0);
+	size_t n = p.isdp_aid_len;
+	dp_db_profile_deinit(&p);
+	return n;
 }
 
 static void delete_notification_per_order(void **state)
@@ -951,9 +962,11 @@ static void delete_notification_per_order(void **state)
 			 DP_ERR_NOT_FOUND);
 	assert_int_equal(state_of(f, a, NULL), DP_PROFILE_INSTALLED);
 	char eid[33];
+	assert_int_equal(aid_len_of(f, a), 16);
 	assert_int_equal(dp_db_profile_deleted(f->db, a, EID1), 0);
 	assert_int_equal(state_of(f, a, eid), DP_PROFILE_AVAILABLE);
 	assert_string_equal(eid, "");
+	assert_int_equal(aid_len_of(f, a), 0); /* no ISD-P once deleted */
 	assert_int_equal(dp_db_profile_deleted(f->db, b, EID1), 0);
 	assert_int_equal(state_of(f, b, eid), DP_PROFILE_UNAVAILABLE);
 	assert_string_equal(eid, "");
