@@ -30,7 +30,8 @@ static const char usage_main[] =
 	"usage: smdp <command> [options]\n"
 	"\n"
 	"commands:\n"
-	"  serve     run the SM-DP+ (ES9+ over HTTPS)\n"
+	"  serve     run the SM-DP+ (ES9+ over HTTPS; ES2+ with mutual TLS when an operators\n"
+	"            file is configured)\n"
 	"  pki       test PKI: create a CI and issue EUM, eUICC, DPauth, DPpb, DPtls and\n"
 	"            operator certificates ('smdp pki --help')\n"
 	"  profile   import, list, show, reset, retire profiles ('smdp profile --help')\n"
@@ -65,8 +66,12 @@ static const char usage_serve[] =
 	"                       Brainpool one; its TLS certificate must be NIST: GnuTLS has\n"
 	"                       no Brainpool curves); may be repeated\n"
 	"\n"
-	"On start it prints one line 'smdp: ready ... port=N' on stdout; SIGTERM or SIGINT\n"
-	"stop it cleanly.\n";
+	"ES2+ for operators: --set operators_file=FILE --set es2_listen=HOST:PORT (own\n"
+	"listener with mutual TLS; docs/es2plus.md); progress callbacks: callback_* options.\n"
+	"\n"
+	"On start it prints one line 'smdp: ready ... address=ADDR port=N [es2_port=N]' on\n"
+	"stdout (then one 'smdp: endpoint ...' line per --endpoint); SIGTERM or SIGINT stop it\n"
+	"cleanly.\n";
 
 static int read_text_file(const char *path, char **out)
 {
