@@ -24,10 +24,14 @@
 /* Load both definition tables (once; thread-safe; later calls are free). */
 int dp_asn1_init(void) DP_WUR;
 
-/* An empty value of a type, to be filled with dp_asn1_write*(). */
+/* An empty value of a type, to be filled with dp_asn1_write*(). Each is a copy of one empty
+ * element per type made on first use and kept for the program's lifetime (shared by all
+ * threads, never written), so a type's first create or decode costs more than the next. */
 int dp_asn1_create(const char *type, asn1_node *out) DP_WUR;
 /* Decodes exactly one DER TLV of `type` (trailing bytes are an error), dropping members
- * the schema does not know. *out is NULL on error. */
+ * the schema does not know (the bytes are copied only when there is one to drop). Mandatory
+ * members are then checked for presence in the decoded tree, node by node; a missing one is
+ * named by its path in the error detail. *out is NULL on error. */
 int dp_asn1_decode(const char *type, const uint8_t *der, size_t len, asn1_node *out) DP_WUR;
 /* As dp_asn1_decode, but an unknown member is an error (used by tests and tools). */
 int dp_asn1_decode_exact(const char *type, const uint8_t *der, size_t len,
