@@ -3,7 +3,9 @@
  * smdp nodes can share one order book. Every ES9+/ES2+ session lives here, never only in
  * one process's memory: any node can answer any call.
  *
- * Each function is one transaction: it either happens whole or not at all. Changes of a
+ * Each function is one transaction: it either happens whole or not at all. The callbacks
+ * of the listing functions run inside it and must not call this interface again (collect
+ * what they need and act after the walk). Changes of a
  * profile's state go through the state table (state.h) and leave a history row.
  * The schema is in docs/order-book.md. Thread-safe: one handle may be used by every HTTP
  * worker thread. */
