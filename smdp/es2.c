@@ -34,12 +34,6 @@ static int refuse(enum dp_es2_status *status, enum dp_es2_status st, const char 
 	return dp_err_set(DP_ERR_INVAL, "%s", msg);
 }
 
-static bool json_content_type(const char *ct)
-{
-	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0 &&
-	       (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
-}
-
 /* Each kind's refusal when the member is malformed, and when it is missing. */
 static enum dp_es2_status invalid_status(enum dp_es2_kind k)
 {
@@ -181,7 +175,7 @@ int dp_es2_request_parse(const struct dp_http_request *req, const struct dp_es2_
 	if (n > DP_ES2_MAX_MEMBERS)
 		return dp_err_set(DP_ERR_INTERNAL, "too many members in a function table");
 	out->n = n;
-	if (!json_content_type(req->content_type))
+	if (!dp_http_is_json(req->content_type))
 		return refuse(status, DP_ES2_FORMAT, "Content-Type '%s' is not application/json",
 			      req->content_type ? req->content_type : "(none)");
 	if (req->admin_protocol != NULL && strncmp(req->admin_protocol, "gsma/rsp/v2.", 12) != 0 &&

@@ -24,12 +24,6 @@ static int refuse(enum dp_es9_status *status, enum dp_es9_status st, const char 
 	return dp_err_set(DP_ERR_INVAL, "%s", msg);
 }
 
-static bool json_content_type(const char *ct)
-{
-	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0 &&
-	       (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
-}
-
 static int read_member(const struct dp_es9_member *m, json_t *val, struct dp_buf *out,
 		       enum dp_es9_status *status)
 {
@@ -96,7 +90,7 @@ int dp_es9_request_parse(const struct dp_http_request *req, const struct dp_es9_
 	for (size_t i = 0; i < n; i++)
 		dp_buf_init(&out->v[i].bytes, 0);
 
-	if (!json_content_type(req->content_type))
+	if (!dp_http_is_json(req->content_type))
 		return refuse(status, DP_ES9_INVALID_INPUT,
 			      "Content-Type '%s' is not application/json",
 			      req->content_type ? req->content_type : "(none)");

@@ -239,6 +239,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	dp_log_warn(DP_LOG_HTTP, "libmicrohttpd: %s", msg);
 }
 
+bool dp_http_is_json(const char *ct)
+{
+	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0 &&
+	       (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+}
+
 int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_http_route *routes,
 		  size_t n_routes, void *ctx, struct dp_http_server **out)
 {

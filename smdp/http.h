@@ -66,6 +66,9 @@ struct dp_http_route {
 	dp_http_handler handler;
 };
 
+/* Whether a Content-Type is application/json (any case, parameters allowed). */
+bool dp_http_is_json(const char *content_type);
+
 struct dp_http_server;
 
 int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_http_route *routes,
