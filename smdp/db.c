@@ -93,7 +93,7 @@ static const char schema_v2[] =
 	" smdp_signed2 BLOB,"
 	" smdp_signature2 BLOB,"
 	" otpk_euicc BLOB,"
-	" otsk_dp BLOB,"
+	" otsk_dp BLOB,"     /* reserved: otSK.DP for re-offering a binding in a new session */
 	" bpp BLOB,"
 	" end_reason TEXT);"
 	"CREATE INDEX sessions_open ON sessions(stage, expires_at);"
@@ -1100,7 +1100,6 @@ void dp_db_session_deinit(struct dp_db_session *s)
 	dp_buf_deinit(&s->eum_cert);
 	dp_buf_deinit(&s->smdp_signed2);
 	dp_buf_deinit(&s->bpp);
-	dp_wipe(s->otsk_dp, sizeof(s->otsk_dp));
 }
 
 int dp_db_session_add(struct dp_db *db, const struct dp_db_session *s)
@@ -1164,8 +1163,6 @@ static int read_session(sqlite3_stmt *st, bool with_blobs, struct dp_db_session 
 		r = col_buf(st, 14, &s->smdp_signed2);
 	if (r == DP_OK)
 		r = col_fixed(st, 15, s->smdp_signature2, sizeof(s->smdp_signature2), NULL);
-	if (r == DP_OK)
-		r = col_fixed(st, 17, s->otsk_dp, sizeof(s->otsk_dp), NULL);
 	if (r == DP_OK)
 		r = col_buf(st, 18, &s->bpp);
 	return r;
@@ -1360,8 +1357,8 @@ out:
 
 int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s)
 {
-	static const char q[] = "UPDATE sessions SET stage = ?2, otpk_euicc = ?3, otsk_dp = ?4,"
-				" bpp = ?5 WHERE tid = ?1";
+	static const char q[] = "UPDATE sessions SET stage = ?2, otpk_euicc = ?3, bpp = ?4"
+				" WHERE tid = ?1";
 	sqlite3_stmt *st;
 	enum dp_db_stage stage;
 	time_t expires;
@@ -1386,8 +1383,7 @@ int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s)
 	bind_blob(st, 1, s->tid, s->tid_len);
 	sqlite3_bind_int(st, 2, DP_DB_STAGE_BOUND);
 	bind_blob(st, 3, s->otpk_euicc, sizeof(s->otpk_euicc));
-	bind_blob(st, 4, s->otsk_dp, sizeof(s->otsk_dp));
-	bind_blob(st, 5, s->bpp.data, s->bpp.len);
+	bind_blob(st, 4, s->bpp.data, s->bpp.len);
 	r = step_done(db, st, "session binding");
 out:
 	return end(db, r);

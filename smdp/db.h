@@ -216,7 +216,6 @@ struct dp_db_session {
 	/* getBoundProfilePackage */
 	bool bound;
 	uint8_t otpk_euicc[65];
-	uint8_t otsk_dp[32];           /* secret: wiped by deinit */
 	struct dp_buf bpp;
 	/* finished */
 	char end[128];                 /* why it ended ("" while open) */
@@ -241,7 +240,7 @@ int dp_db_session_get(struct dp_db *db, const uint8_t *tid, size_t tid_len,
  * smdp_signed2 and smdp_signature2 of s; stage AUTHENTICATED. s->profile_id receives the
  * profile's id. */
 int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t now) DP_WUR;
-/* getBoundProfilePackage's result: stores otPK.EUICC, otSK.DP and the BPP of s, moves the
+/* getBoundProfilePackage's result: stores otPK.EUICC and the BPP of s, moves the
  * profile to Downloaded; stage BOUND. */
 int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s) DP_WUR;
 /* A wrong confirmation code: counts it; when the order's limit is reached the profile goes

@@ -139,7 +139,6 @@ static int authenticate(struct fx *f, struct dp_db_session *s, int64_t order_id,
 static void bind(struct fx *f, struct dp_db_session *s)
 {
 	memset(s->otpk_euicc, 0x04, sizeof(s->otpk_euicc));
-	memset(s->otsk_dp, 0x99, sizeof(s->otsk_dp));
 	dp_buf_reset(&s->bpp);
 	assert_int_equal(dp_buf_append(&s->bpp, "\xBF\x36\x00", 3), 0);
 	assert_int_equal(dp_db_session_bind(f->db, s), 0);
@@ -609,7 +608,6 @@ static void session_lifecycle(void **state)
 	assert_int_equal(dp_db_session_get(f->db, s.tid, s.tid_len, &g), 0);
 	assert_int_equal(g.stage, DP_DB_STAGE_BOUND);
 	assert_true(g.bound);
-	assert_int_equal(g.otsk_dp[31], 0x99);
 	assert_int_equal(g.bpp.len, 3);
 	dp_db_session_deinit(&g);
 	/* a re-binding in the same session (a new otPK) keeps the profile Downloaded */
@@ -627,9 +625,6 @@ static void session_lifecycle(void **state)
 	assert_int_equal(dp_db_session_get(f->db, s.tid, s.tid_len, &g), 0);
 	assert_int_equal(g.stage, DP_DB_STAGE_FINISHED);
 	assert_string_equal(g.end, "installed");
-	/* the one-time key is gone once the session ends */
-	uint8_t zero[32] = {0};
-	assert_memory_equal(g.otsk_dp, zero, 32);
 	dp_db_session_deinit(&g);
 	/* a late second PIR, a finish of a finished session */
 	assert_int_equal(dp_db_session_install_result(f->db, s.tid, s.tid_len, true, NULL, 0,
@@ -1072,7 +1067,6 @@ static void survives_close_reopen(void **state)
 	assert_int_equal(g.order_id, oid);
 	assert_int_equal(g.profile_id, s.profile_id);
 	assert_memory_equal(g.otpk_euicc, s.otpk_euicc, 65);
-	assert_memory_equal(g.otsk_dp, s.otsk_dp, 32);
 	assert_bytes_equal(g.bpp.data, g.bpp.len, s.bpp.data, s.bpp.len);
 	dp_db_session_deinit(&g);
 	assert_int_equal(state_of(f, a, NULL), DP_PROFILE_DOWNLOADED);
