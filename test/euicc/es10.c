@@ -610,7 +610,8 @@ static int prepare_download(struct dp_euicc *e, const struct dp_tlv *t, struct d
 	if (code == 0 && oid_tlv(dppb, oid, sizeof(oid), &oid_len) != DP_OK)
 		code = DP_EUICC_DL_INVALID_CERTIFICATE;
 	/* ccRequiredFlag without hashCc: SGP.22 names no code for it (UNVERIFIED); 127. */
-	if (code == 0 && p.cc_flag.value[0] != 0 && !p.has_hash_cc)
+	if (code == 0 && p.cc_flag.value[0] != 0 && !p.has_hash_cc &&
+	    (dp_euicc_identity_faults(e->id) & DP_EUICC_FAULT_IGNORE_CC_FLAG) == 0)
 		code = DP_EUICC_DL_UNDEFINED;
 	if (code == 0 && (r = one_time_key(e, &p, dp_cert_curve(dppb))) != DP_OK) {
 		if (r != DP_ERR_NOMEM)

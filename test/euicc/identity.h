@@ -30,6 +30,9 @@ enum {
 	DP_EUICC_FAULT_BAD_SIGNATURE = 1u << 0,   /* flip a bit of every eUICC signature */
 	DP_EUICC_FAULT_WRONG_TID_ECHO = 1u << 1,  /* euiccSigned1 echoes a different tid */
 	DP_EUICC_FAULT_SKIP_SERVER_CHECKS = 1u << 2, /* accept any DPauth / serverSignature1 */
+	DP_EUICC_FAULT_IGNORE_CC_FLAG = 1u << 3, /* PrepareDownload without a hashCc even when
+						  * smdpSigned2 asks for one (an LPA/eUICC
+						  * that skips the code) */
 };
 
 struct dp_euicc_identity;

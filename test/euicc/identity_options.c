@@ -22,7 +22,8 @@ const char dp_euicc_identity_options_help[] =
     "  --info2-extra HEX   raw TLVs appended to EUICCInfo2 (v3 / SGP.32 members)\n"
     "  --free-memory N     free NVM in bytes (EUICCInfo2; larger profiles are refused\n"
     "                      with insufficient memory, default 526302)\n"
-    "  --fault NAME        bad-signature | wrong-tid | skip-server-checks (repeatable)\n";
+    "  --fault NAME        bad-signature | wrong-tid | skip-server-checks |\n"
+    "                      ignore-cc-flag (repeatable)\n";
 
 int dp_euicc_identity_option(struct dp_euicc_identity_options *o, const char *name,
 			     const char *value)
@@ -63,6 +64,8 @@ int dp_euicc_identity_option(struct dp_euicc_identity_options *o, const char *na
 		o->faults |= DP_EUICC_FAULT_WRONG_TID_ECHO;
 	else if (strcmp(value, "skip-server-checks") == 0)
 		o->faults |= DP_EUICC_FAULT_SKIP_SERVER_CHECKS;
+	else if (strcmp(value, "ignore-cc-flag") == 0)
+		o->faults |= DP_EUICC_FAULT_IGNORE_CC_FLAG;
 	else
 		return dp_err_set(DP_ERR_USAGE, "unknown fault %s", value);
 	return 1;

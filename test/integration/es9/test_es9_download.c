@@ -170,6 +170,16 @@ static void confirmation_code(void **state)
 	assert_int_equal(dp_lpa_prepare_download(d.lpa, NULL), DP_ERR_LPA_EUICC);
 	dp_harness_assert_refused(&d, dp_lpa_get_bound_profile_package(d.lpa), "8.1", "6.1");
 	assert_int_equal(dp_harness_state(&H, iccid), DP_PROFILE_RELEASED);
+	/* an eUICC that skips the code anyway: the SM-DP+ finds no hashCc (8.2.7/2.2) */
+	struct dp_euicc_identity *id = (struct dp_euicc_identity *)dp_euicc_identity(d.e);
+	dp_euicc_identity_set_faults(id, DP_EUICC_FAULT_IGNORE_CC_FLAG);
+	assert_int_equal(dp_lpa_initiate_authentication(d.lpa, H.srv.address), DP_OK);
+	assert_int_equal(dp_lpa_authenticate_client(d.lpa, "CC-1"), DP_OK);
+	assert_int_equal(dp_lpa_prepare_download(d.lpa, NULL), DP_OK);
+	dp_harness_assert_refused(&d, dp_lpa_get_bound_profile_package(d.lpa), "8.2.7", "2.2");
+	assert_int_equal(dp_lpa_cancel_session(d.lpa, DP_LPA_CANCEL_POSTPONED), DP_OK);
+	dp_euicc_identity_set_faults(id, 0);
+	assert_int_equal(dp_harness_state(&H, iccid), DP_PROFILE_RELEASED);
 	dp_harness_assert_refused(&d, dp_harness_download(&H, &d, "CC-1", "1234"), "8.2.7", "3.8");
 	assert_int_equal(dp_harness_download(&H, &d, "CC-1", "4711"), DP_OK);
 	assert_int_equal(dp_harness_state(&H, iccid), DP_PROFILE_INSTALLED);
