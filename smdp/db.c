@@ -12,7 +12,7 @@
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define STMT_CACHE 128
 #define BLOB_MAX (16 * 1024 * 1024)
 
@@ -134,6 +134,14 @@ static const char schema_callbacks[] =
 	"CREATE INDEX IF NOT EXISTS callbacks_pending ON callbacks(profile_id, id)"
 	" WHERE delivered_at IS NULL;"
 	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+
+/* Schema 4: the binding kept on a profile for a re-offer in a new session (SGP.22 3.1.3,
+ * bppEuiccOtpk): the EID, otPK.EUICC and otSK.DP scalar of its last BPP. */
+static const char schema_rebind[] =
+	"ALTER TABLE profiles ADD COLUMN rebind_eid TEXT;"
+	"ALTER TABLE profiles ADD COLUMN rebind_otpk_euicc BLOB;"
+	"ALTER TABLE profiles ADD COLUMN rebind_otsk_dp BLOB;"
+	"UPDATE meta SET value = '4' WHERE key = 'schema_version';";
 
 static int hook_queue(struct dp_db *db, const struct dp_db_change *c);
 
@@ -325,7 +333,13 @@ static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_ev
 {
 	static const char q_get[] =
 		"SELECT state, iccid, profile_type, owner, eid FROM profiles WHERE id = ?1";
-	static const char q_set[] = "UPDATE profiles SET state = ?2, updated_at = ?3 WHERE id = ?1";
+	/* a kept binding lives only while the profile can still be downloaded (Released,
+	 * Downloaded): Installed, Error, deleted or reset forget it */
+	static const char q_set[] =
+		"UPDATE profiles SET state = ?2, updated_at = ?3,"
+		" rebind_eid = CASE WHEN ?4 THEN rebind_eid END,"
+		" rebind_otpk_euicc = CASE WHEN ?4 THEN rebind_otpk_euicc END,"
+		" rebind_otsk_dp = CASE WHEN ?4 THEN rebind_otsk_dp END WHERE id = ?1";
 	static const char q_hist[] =
 		"INSERT INTO history(profile_id, at, actor, from_state, to_state, event, why)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -360,6 +374,7 @@ static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_ev
 	sqlite3_bind_int64(st, 1, profile_id);
 	sqlite3_bind_int(st, 2, (int)to);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
+	sqlite3_bind_int(st, 4, to == DP_PROFILE_RELEASED || to == DP_PROFILE_DOWNLOADED);
 	r = step_done(db, st, "profile state");
 	if (r)
 		return r;
@@ -420,6 +435,16 @@ static int migrate_callbacks(struct dp_db *db)
 	return r;
 }
 
+/* Step 3 -> 4: the kept binding of a profile (inside migrate's transaction). */
+static int migrate_rebind(struct dp_db *db)
+{
+	int v = 0;
+	int r = dp_db_schema_version(db, &v);
+	if (r == DP_OK && v == 3)
+		r = exec(db, schema_rebind);
+	return r;
+}
+
 static int migrate(struct dp_db *db)
 {
 	int r = exec(db, "BEGIN IMMEDIATE;"
@@ -433,6 +458,8 @@ static int migrate(struct dp_db *db)
 		r = exec(db, schema_v2);
 	if (r == DP_OK)
 		r = migrate_callbacks(db);
+	if (r == DP_OK)
+		r = migrate_rebind(db);
 	if (r == DP_OK)
 		r = exec(db, "COMMIT");
 	if (r)
@@ -1357,8 +1384,17 @@ out:
 
 int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s)
 {
+	return dp_db_session_bind_kept(db, s, NULL);
+}
+
+int dp_db_session_bind_kept(struct dp_db *db, const struct dp_db_session *s,
+			    const uint8_t otsk_dp[DP_DB_OTSK_LEN])
+{
 	static const char q[] = "UPDATE sessions SET stage = ?2, otpk_euicc = ?3, bpp = ?4"
 				" WHERE tid = ?1";
+	/* the binding kept on the profile (replaced; cleared when there is no key) */
+	static const char q_keep[] = "UPDATE profiles SET rebind_eid = ?2, rebind_otpk_euicc = ?3,"
+				     " rebind_otsk_dp = ?4 WHERE id = ?1";
 	sqlite3_stmt *st;
 	enum dp_db_stage stage;
 	time_t expires;
@@ -1385,6 +1421,17 @@ int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s)
 	bind_blob(st, 3, s->otpk_euicc, sizeof(s->otpk_euicc));
 	bind_blob(st, 4, s->bpp.data, s->bpp.len);
 	r = step_done(db, st, "session binding");
+	if (r == DP_OK)
+		r = prep(db, q_keep, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, profile_id);
+	if (otsk_dp != NULL) {
+		bind_text(st, 2, s->eid);
+		bind_blob(st, 3, s->otpk_euicc, sizeof(s->otpk_euicc));
+		bind_blob(st, 4, otsk_dp, DP_DB_OTSK_LEN);
+	}
+	r = step_done(db, st, "kept binding");
 out:
 	return end(db, r);
 }
@@ -1604,6 +1651,48 @@ int dp_db_session_expire(struct dp_db *db, time_t now, time_t keep_s, size_t *n)
 		*n = k;
 out:
 	return end(db, r);
+}
+
+int dp_db_profile_kept_binding(struct dp_db *db, int64_t profile_id, const char *eid,
+			       struct dp_db_binding *out)
+{
+	static const char q[] = "SELECT rebind_otpk_euicc, rebind_otsk_dp FROM profiles"
+				" WHERE id = ?1 AND rebind_eid = ?2";
+	sqlite3_stmt *st;
+	size_t pk_len = 0, sk_len = 0;
+	memset(out, 0, sizeof(*out));
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = prep(db, q, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, profile_id);
+	bind_str(st, 2, eid);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r = col_fixed(st, 0, out->otpk_euicc, sizeof(out->otpk_euicc), &pk_len);
+		if (r == DP_OK)
+			r = col_fixed(st, 1, out->otsk_dp, sizeof(out->otsk_dp), &sk_len);
+		if (r == DP_OK && (pk_len != sizeof(out->otpk_euicc) || sk_len != DP_DB_OTSK_LEN))
+			r = dp_err_set(DP_ERR_NOT_FOUND, "profile %lld keeps no binding",
+				       (long long)profile_id);
+	} else if (rc == SQLITE_DONE) {
+		r = dp_err_set(DP_ERR_NOT_FOUND, "profile %lld keeps no binding for EID %s",
+			       (long long)profile_id, eid);
+	} else {
+		r = sql_err(db, "kept binding");
+	}
+	sqlite3_reset(st);
+	if (r)
+		dp_db_binding_wipe(out);
+out:
+	return end(db, r);
+}
+
+void dp_db_binding_wipe(struct dp_db_binding *b)
+{
+	dp_wipe(b, sizeof(*b));
 }
 
 /* ---- notifications ---- */

@@ -243,6 +243,13 @@ int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t
 /* getBoundProfilePackage's result: stores otPK.EUICC and the BPP of s, moves the
  * profile to Downloaded; stage BOUND. */
 int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s) DP_WUR;
+#define DP_DB_OTSK_LEN 32 /* the otSK.DP scalar, big-endian */
+/* The same, and the binding is kept on the profile for a re-offer in a later session
+ * (SGP.22 3.1.3: bppEuiccOtpk): s->eid, s->otpk_euicc and otsk_dp (secret) replace what
+ * the profile kept; otsk_dp NULL clears it. The profile forgets it whenever it leaves
+ * Released / Downloaded (Installed, Error, deleted, reset). */
+int dp_db_session_bind_kept(struct dp_db *db, const struct dp_db_session *s,
+			    const uint8_t otsk_dp[DP_DB_OTSK_LEN]) DP_WUR;
 /* A wrong confirmation code: counts it; when the order's limit is reached the profile goes
  * to Error and the session ends. *exhausted tells which. */
 int dp_db_session_cc_failure(struct dp_db *db, const struct dp_db_session *s,
@@ -267,6 +274,17 @@ int dp_db_session_list(struct dp_db *db, dp_db_session_cb cb, void *ctx) DP_WUR;
  * to the pool); finished sessions older than keep_s are deleted. *n receives how many
  * ended. */
 int dp_db_session_expire(struct dp_db *db, time_t now, time_t keep_s, size_t *n) DP_WUR;
+
+/* The binding a profile keeps for this EID (dp_db_session_bind_kept). Plain data
+ * carrier holding a secret: wipe with dp_db_binding_wipe. */
+struct dp_db_binding {
+	uint8_t otpk_euicc[65];          /* 04||X||Y, the bppEuiccOtpk to offer */
+	uint8_t otsk_dp[DP_DB_OTSK_LEN]; /* the otSK.DP that made the BPP */
+};
+/* DP_ERR_NOT_FOUND when the profile keeps none for eid; out is wiped on error. */
+int dp_db_profile_kept_binding(struct dp_db *db, int64_t profile_id, const char *eid,
+			       struct dp_db_binding *out) DP_WUR;
+void dp_db_binding_wipe(struct dp_db_binding *b);
 
 /* ---- notifications (handleNotification) ---- */
 

@@ -207,9 +207,11 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 	struct dp_cert_chain chain = { 0 };
 	struct auth_response a;
 	struct dp_buf msg, sig;
+	struct dp_db_binding kept; /* secret: wiped at out */
 	int r;
 
 	dp_es9_reply_init(&rp, "authenticateClient");
+	memset(&kept, 0, sizeof(kept));
 	dp_db_session_init(&s);
 	dp_db_profile_init(&p);
 	memset(&req, 0, sizeof(req));
@@ -282,8 +284,19 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 	if (r)
 		goto out;
 
-	/* smdpSigned2 = 30 { 80 tid, 01 ccRequiredFlag }; smdpSignature2 over it and the
-	 * euiccSignature1 TLV as received */
+	/* a binding kept from an earlier session for this EID is offered again (SGP.22
+	 * 3.1.3, 5.6.3: bppEuiccOtpk); a pool claim is always a fresh profile */
+	bool offer = false;
+	if (!o.pool && o.profile_id != 0) {
+		r = dp_db_profile_kept_binding(smdp->db, o.profile_id, chain.eid, &kept);
+		if (r != DP_OK && r != DP_ERR_NOT_FOUND)
+			goto out;
+		offer = r == DP_OK;
+		r = DP_OK;
+	}
+
+	/* smdpSigned2 = 30 { 80 tid, 01 ccRequiredFlag, [5F49 bppEuiccOtpk] }; smdpSignature2
+	 * over it and the euiccSignature1 TLV as received */
 	const struct dp_ci_entry *ci = dp_ci_store_find(smdp->ci, s.ci_ski, s.ci_ski_len);
 	const struct dp_cert *dppb;
 	EVP_PKEY *key;
@@ -295,10 +308,12 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 	if (r)
 		goto out;
 	struct dp_buf body;
-	dp_buf_init(&body, 64);
+	dp_buf_init(&body, 128); /* 80 tid, 01, 5F49 otPK: at most 92 bytes */
 	r = dp_tlv_append(&body, 0x80, tid->data, tid->len);
 	if (r == DP_OK)
 		r = dp_tlv_append(&body, 0x01, o.has_cc ? "\xFF" : "\x00", 1);
+	if (r == DP_OK && offer)
+		r = dp_tlv_append(&body, 0x5F49, kept.otpk_euicc, sizeof(kept.otpk_euicc));
 	if (r == DP_OK)
 		r = dp_tlv_append(&s.smdp_signed2, 0x30, body.data, body.len);
 	dp_buf_deinit(&body);
@@ -364,9 +379,10 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 	}
 	if (r)
 		goto out;
-	dp_log_info(DP_LOG_ES9, "authenticateClient tid=%s: EID %s, order %lld, profile %s%s",
+	dp_log_info(DP_LOG_ES9, "authenticateClient tid=%s: EID %s, order %lld, profile %s%s%s",
 		    rp.tid_hex, chain.eid, (long long)o.id, p.iccid,
-		    o.has_cc ? ", confirmation code required" : "");
+		    o.has_cc ? ", confirmation code required" : "",
+		    offer ? ", the kept binding offered" : "");
 
 	size_t cert_len;
 	const uint8_t *cert = dp_cert_der(dppb, &cert_len);
@@ -382,6 +398,7 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 		r = dp_es9_put_b64(&rp, "smdpCertificate", cert, cert_len);
 out:
 	r = dp_es9_reply_finish(&rp, r, resp);
+	dp_db_binding_wipe(&kept);
 	dp_cert_chain_deinit(&chain);
 	dp_buf_deinit(&msg);
 	dp_buf_deinit(&sig);

@@ -1,5 +1,7 @@
 /* ES9+.GetBoundProfilePackage: euiccSignature2, the confirmation code, and the profile
  * bound to otPK.EUICC (SGP.22 5.6.2, 6.5.2.7; download-path.md 4.4-4.8, 5.4, 5.7). */
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <string.h>
 
@@ -35,6 +37,28 @@ static int expected_hash_cc(const uint8_t cc_hash[32], const uint8_t *tid, size_
 	return ok == 1 && n == 32 ? DP_OK : dp_err_set(DP_ERR_CRYPTO, "SHA-256");
 }
 
+/* The 32-byte big-endian scalar of a one-time private key (kept for a re-binding). */
+static int export_scalar(const EVP_PKEY *key, uint8_t out[DP_DB_OTSK_LEN])
+{
+	BIGNUM *bn = NULL;
+	int r = DP_OK;
+	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &bn) != 1 ||
+	    BN_bn2binpad(bn, out, DP_DB_OTSK_LEN) != DP_DB_OTSK_LEN)
+		r = dp_err_set(DP_ERR_CRYPTO, "otSK.DP: no 32-byte scalar");
+	BN_clear_free(bn);
+	return r;
+}
+
+/* True when smdpSigned2 (30 { 80, 01, [5F49] }) offered this otPK.EUICC as bppEuiccOtpk;
+ * *any tells whether it offered one at all. */
+static bool offered(const struct dp_buf *smdp_signed2, const struct dp_tlv *otpk, bool *any)
+{
+	struct dp_tlv t, pk;
+	*any = dp_tlv_expect(smdp_signed2->data, smdp_signed2->len, 0x30, &t) == DP_OK &&
+	       dp_tlv_find(t.value, t.len, 0x5F49, &pk) == DP_OK;
+	return *any && pk.len == otpk->len && memcmp(pk.value, otpk->value, pk.len) == 0;
+}
+
 int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hreq,
 				     struct dp_http_response *resp)
 {
@@ -45,12 +69,18 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 	struct dp_db_profile p;
 	struct dp_db_order o;
 	EVP_PKEY *euicc = NULL; /* PK.EUICC of the session's verified CERT.EUICC */
+	EVP_PKEY *otsk = NULL;  /* otSK.DP kept from an earlier session, to reuse */
+	EVP_PKEY *used = NULL;  /* otSK.DP of this binding */
+	struct dp_db_binding kept;      /* secret: wiped at out */
+	uint8_t scalar[DP_DB_OTSK_LEN]; /* secret: wiped at out */
 	struct dp_buf msg;
 	struct dp_tlv top, ok, signed2, sig2, f, otpk;
 	asn1_node n = NULL;
 	int r;
 
 	dp_es9_reply_init(&rp, "getBoundProfilePackage");
+	memset(&kept, 0, sizeof(kept));
+	memset(scalar, 0, sizeof(scalar));
 	dp_db_session_init(&s);
 	dp_db_profile_init(&p);
 	memset(&req, 0, sizeof(req));
@@ -155,13 +185,19 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 	}
 
 	/* a second call: the same otPK.EUICC gets the same binding; a new one binds anew
-	 * (or is refused, per rebind_new_otpk) */
+	 * (or is refused, per rebind_new_otpk). A new session whose smdpSigned2 offered the
+	 * kept bppEuiccOtpk and got it back is bound with the kept otSK.DP (SGP.22 3.1.3:
+	 * the same otPK.DP; new transactionId and smdpSign). */
+	bool any_offer;
+	bool reuse = offered(&s.smdp_signed2, &otpk, &any_offer);
 	if (s.bound && memcmp(s.otpk_euicc, otpk.value, otpk.len) == 0) {
 		dp_log_info(DP_LOG_ES9, "getBoundProfilePackage tid=%s: the same otPK.EUICC again, "
 					"the same binding", rp.tid_hex);
 	} else {
-		if (s.bound && !smdp->cfg->rebind_new_otpk) {
-			r = dp_es9_refuse(&rp, DP_ES9_REBIND_REFUSED, "a new otPK.EUICC in this session");
+		if ((s.bound || any_offer) && !reuse && !smdp->cfg->rebind_new_otpk) {
+			r = dp_es9_refuse(&rp, DP_ES9_REBIND_REFUSED, "%s",
+					  s.bound ? "a new otPK.EUICC in this session"
+						  : "not the offered bppEuiccOtpk");
 			goto out;
 		}
 		const struct dp_ci_entry *ci = dp_ci_store_find(smdp->ci, s.ci_ski, s.ci_ski_len);
@@ -176,6 +212,18 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 			r = dp_db_profile_get_by_id(smdp->db, s.profile_id, true, &p);
 		if (r)
 			goto out;
+		if (reuse) {
+			/* the binding may have been forgotten meanwhile: then bind anew */
+			r = dp_db_profile_kept_binding(smdp->db, s.profile_id, s.eid, &kept);
+			if (r == DP_OK &&
+			    memcmp(kept.otpk_euicc, otpk.value, sizeof(kept.otpk_euicc)) == 0)
+				r = dp_kdf_import_private(dp_cert_curve(dppb), kept.otsk_dp, &otsk);
+			else if (r == DP_OK || r == DP_ERR_NOT_FOUND)
+				r = DP_OK;
+			dp_db_binding_wipe(&kept);
+			if (r)
+				goto out;
+		}
 		struct dp_bpp_input in = {
 			.curve = dp_cert_curve(dppb),
 			.dppb_key = key,
@@ -190,9 +238,10 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 			.profile = p.package.data,
 			.profile_len = p.package.len,
 			.ppk = p.has_ppk ? &p.ppk : NULL,
+			.otsk_dp = otsk,
 		};
 		dp_buf_reset(&s.bpp);
-		r = dp_bpp_build(&in, &s.bpp, NULL);
+		r = dp_bpp_build(&in, &s.bpp, &used);
 		if (r == DP_ERR_EC_POINT) {
 			r = dp_es9_refuse(&rp, DP_ES9_INVALID_INPUT, "euiccOtpk: %s", dp_err_detail());
 			goto out;
@@ -200,9 +249,12 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 		if (r)
 			goto out;
 		memcpy(s.otpk_euicc, otpk.value, otpk.len);
-		/* ES2+ notification point 3: the BPP is delivered */
+		r = export_scalar(used, scalar);
+		if (r)
+			goto out;
+		/* ES2+ notification point 3: the BPP is delivered; the binding is kept */
 		dp_es2_callbacks_expect(&(struct dp_es2_report){ .point = DP_ES2_POINT_BPP_DOWNLOAD });
-		r = dp_db_session_bind(smdp->db, &s);
+		r = dp_db_session_bind_kept(smdp->db, &s, scalar);
 		dp_es2_callbacks_expect(NULL);
 		if (r == DP_ERR_NOT_FOUND) {
 			r = dp_es9_refuse(&rp, DP_ES9_TRANSACTION_ID, "%s", dp_err_detail());
@@ -211,8 +263,9 @@ int dp_es9_get_bound_profile_package(void *ctx, const struct dp_http_request *hr
 		if (r)
 			goto out;
 		dp_log_info(DP_LOG_ES9, "getBoundProfilePackage tid=%s: profile %s bound to EID %s "
-					"(%zu bytes%s)",
-			    rp.tid_hex, p.iccid, s.eid, s.bpp.len, p.has_ppk ? ", PPK" : "");
+					"(%zu bytes%s%s)",
+			    rp.tid_hex, p.iccid, s.eid, s.bpp.len, p.has_ppk ? ", PPK" : "",
+			    otsk != NULL ? ", the kept otSK.DP" : "");
 	}
 	r = dp_es9_put_tid(&rp, tid->data, tid->len);
 	if (r == DP_OK)
@@ -221,6 +274,10 @@ out:
 	r = dp_es9_reply_finish(&rp, r, resp);
 	dp_asn1_free(&n);
 	EVP_PKEY_free(euicc);
+	EVP_PKEY_free(otsk);
+	EVP_PKEY_free(used);
+	dp_db_binding_wipe(&kept);
+	dp_wipe(scalar, sizeof(scalar));
 	dp_buf_deinit(&msg);
 	dp_db_profile_deinit(&p);
 	dp_db_session_deinit(&s);

@@ -18,7 +18,10 @@
 #include <cmocka.h>
 
 #include "pki/asn1/tlv.h"
+#include "pki/base/codec.h"
 #include "smdp/db.h"
+#include "test/euicc/es10.h"
+#include "test/euicc/identity.h"
 #include "test/integration/support/harness.h"
 #include "test/lpa/lpa.h"
 #include "test/support/support.h"
@@ -447,6 +450,148 @@ static void bpp_retries(void **state)
 	dp_harness_device_free(&d);
 }
 
+/* The order book's row of the device's current ES9+ session. */
+static void device_session(const struct dp_harness_device *d, struct dp_db_session *s)
+{
+	uint8_t tid[16];
+	size_t n;
+	const char *th = dp_lpa_transaction_id(d->lpa);
+	assert_int_equal(dp_hex_decode(th, strlen(th), tid, sizeof(tid), &n), DP_OK);
+	dp_db_session_init(s);
+	assert_int_equal(dp_db_session_get(H.db, tid, n, s), DP_OK);
+}
+
+/* The 5F49 bppEuiccOtpk of a session's smdpSigned2; false when it offered none. */
+static bool offered_otpk(const struct dp_db_session *s, uint8_t out[65])
+{
+	struct dp_tlv t, pk;
+	assert_int_equal(dp_tlv_expect(s->smdp_signed2.data, s->smdp_signed2.len, 0x30, &t), DP_OK);
+	if (dp_tlv_find(t.value, t.len, 0x5F49, &pk) != DP_OK)
+		return false;
+	assert_int_equal(pk.len, 65);
+	memcpy(out, pk.value, 65);
+	return true;
+}
+
+/* initiateAuthentication .. getBoundProfilePackage of one session. */
+static void to_the_bpp(struct dp_harness_device *d, const char *mid)
+{
+	assert_int_equal(dp_lpa_initiate_authentication(d->lpa, H.srv.address), DP_OK);
+	assert_int_equal(dp_lpa_authenticate_client(d->lpa, mid), DP_OK);
+	assert_int_equal(dp_lpa_prepare_download(d->lpa, NULL), DP_OK);
+	assert_int_equal(dp_lpa_get_bound_profile_package(d->lpa), DP_OK);
+}
+
+/* Loads the BPP, expects success, sends the PIR. */
+static void install(struct dp_harness_device *d, const char *iccid)
+{
+	struct dp_lpa_install_result res;
+	size_t sent = 0;
+	assert_int_equal(dp_lpa_load_bound_profile_package(d->lpa, &res), DP_OK);
+	assert_true(res.success);
+	assert_int_equal(dp_lpa_notification_send_all(d->lpa, &sent), DP_OK);
+	dp_harness_assert_state(&H, iccid, DP_PROFILE_INSTALLED);
+}
+
+/* The profile's kept binding for eid: DP_OK or DP_ERR_NOT_FOUND. */
+static int kept_binding(const char *iccid, const char *eid, struct dp_db_binding *b)
+{
+	struct dp_db_profile p;
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get(H.db, iccid, false, &p), DP_OK);
+	int r = dp_db_profile_kept_binding(H.db, p.id, eid, b);
+	dp_db_profile_deinit(&p);
+	return r;
+}
+
+/* A BPP the LPA lost before loading it (SGP.23 4.3.13.2.4): the next session's
+ * smdpSigned2 offers bppEuiccOtpk = the first otPK.EUICC, the eUICC (still holding that
+ * otSK) answers with it, and the new BPP is bound to the same otPK.DP (a new transactionId
+ * and smdpSign); it installs and the profile forgets the binding. */
+static void bpp_rebind_new_session(void **state)
+{
+	struct dp_harness_device d;
+	struct dp_db_session s1, s2;
+	struct dp_db_binding b;
+	char iccid[21];
+	uint8_t dp1[65], dp2[65], offer[65];
+	(void)state;
+	dp_harness_device_fresh(&H, NULL, 0, &d);
+	dp_harness_order_add(&H, &(struct dp_harness_order){.matching_id = "REBIND-1"}, iccid);
+	to_the_bpp(&d, "REBIND-1");
+	bpp_otpk(&d, dp1);
+	device_session(&d, &s1);
+	assert_false(offered_otpk(&s1, offer));
+	dp_harness_assert_state(&H, iccid, DP_PROFILE_DOWNLOADED);
+	assert_int_equal(kept_binding(iccid, d.eid, &b), DP_OK);
+	assert_memory_equal(b.otpk_euicc, s1.otpk_euicc, 65);
+	/* another EID is offered nothing */
+	assert_int_equal(kept_binding(iccid, "89049032000000000000000000000999", &b),
+			 DP_ERR_NOT_FOUND);
+	/* the BPP is lost: a new session of the same order */
+	to_the_bpp(&d, "REBIND-1");
+	device_session(&d, &s2);
+	assert_memory_not_equal(s1.tid, s2.tid, s1.tid_len);
+	assert_true(offered_otpk(&s2, offer));
+	assert_memory_equal(offer, s1.otpk_euicc, 65);
+	assert_memory_equal(s2.otpk_euicc, s1.otpk_euicc, 65);
+	bpp_otpk(&d, dp2);
+	assert_memory_equal(dp1, dp2, 65);
+	install(&d, iccid);
+	assert_int_equal(kept_binding(iccid, d.eid, &b), DP_ERR_NOT_FOUND);
+	dp_db_session_deinit(&s1);
+	dp_db_session_deinit(&s2);
+	dp_harness_device_free(&d);
+}
+
+/* An install error with retry (free memory: PIR errorReason 10) keeps the order
+ * downloadable and the binding offered; the test eUICC deletes its otSK with the PIR
+ * (download-path.md 7.2), so it answers the offer with a new otPK.EUICC: bound anew (new
+ * otPK.DP), kept binding replaced, and that one installs. */
+static void bpp_rebind_after_install_error(void **state)
+{
+	struct dp_harness_device d;
+	struct dp_db_session s1, s2;
+	struct dp_db_binding b;
+	struct dp_lpa_install_result res;
+	char iccid[21];
+	uint8_t dp1[65], dp2[65], offer[65];
+	size_t sent = 0;
+	(void)state;
+	dp_harness_device_fresh(&H, NULL, 0, &d);
+	dp_harness_order_add(&H, &(struct dp_harness_order){.matching_id = "REBIND-2"}, iccid);
+	to_the_bpp(&d, "REBIND-2");
+	bpp_otpk(&d, dp1);
+	device_session(&d, &s1);
+	/* the identity is the eUICC's own (taken by dp_euicc_new) */
+	struct dp_euicc_identity *id = (struct dp_euicc_identity *)dp_euicc_identity(d.e);
+	uint32_t mem = dp_euicc_identity_free_memory(id);
+	dp_euicc_identity_set_free_memory(id, 100);
+	assert_int_equal(dp_lpa_load_bound_profile_package(d.lpa, &res), DP_ERR_LPA_EUICC);
+	assert_false(res.success);
+	assert_int_equal(res.error_reason, 10);
+	assert_int_equal(dp_lpa_notification_send_all(d.lpa, &sent), DP_OK);
+	assert_int_equal(sent, 1);
+	dp_harness_assert_state(&H, iccid, DP_PROFILE_RELEASED);
+	assert_int_equal(kept_binding(iccid, d.eid, &b), DP_OK);
+	assert_memory_equal(b.otpk_euicc, s1.otpk_euicc, 65);
+	dp_euicc_identity_set_free_memory(id, mem);
+	to_the_bpp(&d, "REBIND-2");
+	device_session(&d, &s2);
+	assert_true(offered_otpk(&s2, offer));
+	assert_memory_equal(offer, s1.otpk_euicc, 65);
+	assert_memory_not_equal(s2.otpk_euicc, s1.otpk_euicc, 65);
+	bpp_otpk(&d, dp2);
+	assert_memory_not_equal(dp1, dp2, 65);
+	assert_int_equal(kept_binding(iccid, d.eid, &b), DP_OK);
+	assert_memory_equal(b.otpk_euicc, s2.otpk_euicc, 65);
+	install(&d, iccid);
+	assert_int_equal(kept_binding(iccid, d.eid, &b), DP_ERR_NOT_FOUND);
+	dp_db_session_deinit(&s1);
+	dp_db_session_deinit(&s2);
+	dp_harness_device_free(&d);
+}
+
 static void cancel_reasons(void **state)
 {
 	static const struct {
@@ -625,7 +770,8 @@ int main(void)
 	    cmocka_unit_test(confirmation_code),  cmocka_unit_test(default_smdp),
 	    cmocka_unit_test(refusals),		  cmocka_unit_test(refusals_euicc),
 	    cmocka_unit_test(refusals_chain),	  cmocka_unit_test(restart_between_calls),
-	    cmocka_unit_test(bpp_retries),	  cmocka_unit_test(cancel_reasons),
+	    cmocka_unit_test(bpp_retries),	  cmocka_unit_test(bpp_rebind_new_session),
+	    cmocka_unit_test(bpp_rebind_after_install_error), cmocka_unit_test(cancel_reasons),
 	    cmocka_unit_test(notifications),	  cmocka_unit_test(pool_race),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1046,7 +1046,7 @@ static void survives_close_reopen(void **state)
 	assert_int_equal(dp_db_open(f->path, &f->db), 0);
 	int v = 0;
 	assert_int_equal(dp_db_schema_version(f->db, &v), 0);
-	assert_int_equal(v, 3); /* 3: the ES2+ callback queue */
+	assert_int_equal(v, 4); /* 3: the ES2+ callback queue; 4: the kept binding */
 	dp_db_session_init(&g);
 	assert_int_equal(dp_db_session_get(f->db, s.tid, s.tid_len, &g), 0);
 	assert_int_equal(g.stage, DP_DB_STAGE_BOUND);
@@ -1209,6 +1209,95 @@ static void concurrent_claims_several_connections(void **state)
 	concurrent_pool_claims(*state, true);
 }
 
+/* getBoundProfilePackage's binding with the otSK.DP scalar kept on the profile. */
+static void bind_keeping(struct fx *f, struct dp_db_session *s, uint8_t otpk, uint8_t sk)
+{
+	uint8_t scalar[DP_DB_OTSK_LEN];
+	memset(scalar, sk, sizeof(scalar));
+	memset(s->otpk_euicc, otpk, sizeof(s->otpk_euicc));
+	dp_buf_reset(&s->bpp);
+	assert_int_equal(dp_buf_append(&s->bpp, "\xBF\x36\x00", 3), 0);
+	assert_int_equal(dp_db_session_bind_kept(f->db, s, scalar), 0);
+}
+
+static int64_t profile_id(struct fx *f, const char *iccid)
+{
+	struct dp_db_profile p;
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get(f->db, iccid, false, &p), 0);
+	int64_t id = p.id;
+	dp_db_profile_deinit(&p);
+	return id;
+}
+
+/* The binding kept for a re-offer (bppEuiccOtpk): per EID, survives an install error with
+ * retry, replaced by a new binding, forgotten on install, on Error and without a key. */
+static void kept_binding_until_installed(void **state)
+{
+	struct fx *f = *state;
+	char a[21], b[21];
+	struct dp_db_session s1, s2, s3;
+	struct dp_db_binding kb;
+	uint8_t want[DP_DB_OTSK_LEN];
+	add_profile(f, "t", a);
+	int64_t pa = profile_id(f, a);
+	int64_t oid = order(f, "KEPT", a, NULL, false, NULL, NULL);
+	assert_int_equal(dp_db_profile_kept_binding(f->db, pa, EID1, &kb), DP_ERR_NOT_FOUND);
+	new_session(f, 21, time(NULL) + 300, &s1);
+	assert_int_equal(authenticate(f, &s1, oid, EID1), 0);
+	bind_keeping(f, &s1, 0x41, 0x11);
+	assert_int_equal(dp_db_profile_kept_binding(f->db, pa, EID1, &kb), 0);
+	assert_memory_equal(kb.otpk_euicc, s1.otpk_euicc, 65);
+	memset(want, 0x11, sizeof(want));
+	assert_memory_equal(kb.otsk_dp, want, sizeof(want));
+	assert_int_equal(dp_db_profile_kept_binding(f->db, pa, EID2, &kb), DP_ERR_NOT_FOUND);
+	/* an install error with retry: Released, still kept */
+	assert_int_equal(dp_db_session_install_result(f->db, s1.tid, s1.tid_len, false, NULL, 0,
+						      DP_EV_INSTALL_RETRY, "reason 10"),
+			 0);
+	assert_int_equal(state_of(f, a, NULL), DP_PROFILE_RELEASED);
+	assert_int_equal(dp_db_profile_kept_binding(f->db, pa, EID1, &kb), 0);
+	assert_memory_equal(kb.otsk_dp, want, sizeof(want));
+	/* a new session binds anew: replaced */
+	new_session(f, 22, time(NULL) + 300, &s2);
+	assert_int_equal(authenticate(f, &s2, oid, EID1), 0);
+	bind_keeping(f, &s2, 0x42, 0x22);
+	assert_int_equal(dp_db_profile_kept_binding(f->db, pa, EID1, &kb), 0);
+	assert_memory_equal(kb.otpk_euicc, s2.otpk_euicc, 65);
+	memset(want, 0x22, sizeof(want));
+	assert_memory_equal(kb.otsk_dp, want, sizeof(want));
+	/* installed: forgotten */
+	assert_int_equal(dp_db_session_install_result(f->db, s2.tid, s2.tid_len, true,
+						      (const uint8_t *)"\xA0\x00", 2,
+						      DP_PROFILE_EVENT_COUNT, "installed"),
+			 0);
+	assert_int_equal(state_of(f, a, NULL), DP_PROFILE_INSTALLED);
+	assert_int_equal(dp_db_profile_kept_binding(f->db, pa, EID1, &kb), DP_ERR_NOT_FOUND);
+	for (size_t i = 0; i < sizeof(kb); i++)
+		assert_int_equal(((const uint8_t *)&kb)[i], 0);
+
+	/* an install error without retry (Error) forgets it too; so does a binding without
+	 * a key */
+	add_profile(f, "t", b);
+	int64_t pb = profile_id(f, b);
+	int64_t ob = order(f, "KEPT-2", b, NULL, false, NULL, NULL);
+	new_session(f, 23, time(NULL) + 300, &s3);
+	assert_int_equal(authenticate(f, &s3, ob, EID2), 0);
+	bind_keeping(f, &s3, 0x43, 0x33);
+	assert_int_equal(dp_db_profile_kept_binding(f->db, pb, EID2, &kb), 0);
+	bind(f, &s3);
+	assert_int_equal(dp_db_profile_kept_binding(f->db, pb, EID2, &kb), DP_ERR_NOT_FOUND);
+	bind_keeping(f, &s3, 0x44, 0x44);
+	assert_int_equal(dp_db_session_install_result(f->db, s3.tid, s3.tid_len, false, NULL, 0,
+						      DP_EV_INSTALL_FAILED, "reason 1"),
+			 0);
+	assert_int_equal(state_of(f, b, NULL), DP_PROFILE_ERROR);
+	assert_int_equal(dp_db_profile_kept_binding(f->db, pb, EID2, &kb), DP_ERR_NOT_FOUND);
+	dp_db_session_deinit(&s1);
+	dp_db_session_deinit(&s2);
+	dp_db_session_deinit(&s3);
+}
+
 int main(void)
 {
 	/* the order book logs every state change at info */
@@ -1225,6 +1314,7 @@ int main(void)
 	    cmocka_unit_test(docs_match_state_table),
 	    T(session_lifecycle),
 	    T(session_finish_and_install_errors),
+	    T(kept_binding_until_installed),
 	    T(attempts_and_expiry_of_session),
 	    T(cc_failures_until_exhausted),
 	    T(pool_claims_until_exhausted),
