@@ -334,7 +334,9 @@ static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_ev
 	static const char q_get[] =
 		"SELECT state, iccid, profile_type, owner, eid FROM profiles WHERE id = ?1";
 	/* a kept binding lives only while the profile can still be downloaded (Released,
-	 * Downloaded): Installed, Error, deleted or reset forget it */
+	 * Downloaded) and the eUICC may still hold its one-time key: Installed, Error,
+	 * deleted or reset forget it, and so do an install result with retry and a
+	 * postponed cancel (the eUICC drops otSK.EUICC with its PIR or CancelSession) */
 	static const char q_set[] =
 		"UPDATE profiles SET state = ?2, updated_at = ?3,"
 		" rebind_eid = CASE WHEN ?4 THEN rebind_eid END,"
@@ -374,7 +376,8 @@ static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_ev
 	sqlite3_bind_int64(st, 1, profile_id);
 	sqlite3_bind_int(st, 2, (int)to);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
-	sqlite3_bind_int(st, 4, to == DP_PROFILE_RELEASED || to == DP_PROFILE_DOWNLOADED);
+	sqlite3_bind_int(st, 4, (to == DP_PROFILE_RELEASED || to == DP_PROFILE_DOWNLOADED) &&
+				       ev != DP_EV_INSTALL_RETRY && ev != DP_EV_SESSION_POSTPONED);
 	r = step_done(db, st, "profile state");
 	if (r)
 		return r;
