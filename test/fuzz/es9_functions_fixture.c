@@ -348,3 +348,54 @@ int es9f_wrap(unsigned fn, enum es9f_session session, const uint8_t *der, size_t
 	dp_buf_deinit(&ch);
 	return r;
 }
+
+int es9f_profile_add(struct dp_db *db, const uint8_t *upp, size_t upp_len, unsigned serial,
+		     const char *type, const char *spn, int profile_class, uint8_t ppr,
+		     char iccid[21])
+{
+	struct dp_pg_package pkg;
+	struct dp_pg_personal pers = { 0 };
+	struct dp_pg_metadata m = { 0 };
+	struct dp_buf der, meta;
+	char base[19];
+	dp_pg_package_init(&pkg);
+	dp_buf_init(&der, 1 << 20);
+	dp_buf_init(&meta, 4096);
+	snprintf(base, sizeof(base), "8949449%011u", serial);
+	int r = dp_pg_package_parse(upp, upp_len, &pkg);
+	if (r == DP_OK)
+		r = dp_pg_iccid_normalise(base, pers.iccid);
+	pers.has_iccid = true;
+	if (r == DP_OK)
+		r = dp_pg_personalise(&pkg, &pers);
+	if (r == DP_OK)
+		r = dp_pg_package_der(&pkg, &der);
+	m.present = true;
+	m.profile_class = profile_class;
+	m.icon_type = -1;
+	m.has_ppr = ppr != 0;
+	m.ppr = ppr;
+	snprintf(m.spn, sizeof(m.spn), "%s", spn);
+	snprintf(m.name, sizeof(m.name), "TS48 A %s", pers.iccid);
+	if (r == DP_OK)
+		r = dp_pg_metadata_der(&pkg, &m, &meta);
+	struct dp_db_profile_new p = {
+		.iccid = pers.iccid,
+		.profile_type = type,
+		.owner = "test",
+		.package = der.data,
+		.package_len = der.len,
+		.metadata = meta.data,
+		.metadata_len = meta.len,
+		.profile_class = profile_class,
+		.ppr = ppr,
+	};
+	if (r == DP_OK)
+		r = dp_db_profile_add(db, &p, "test", NULL);
+	if (r == DP_OK)
+		memcpy(iccid, pers.iccid, 21);
+	dp_buf_deinit(&meta);
+	dp_buf_deinit(&der);
+	dp_pg_package_deinit(&pkg);
+	return r;
+}

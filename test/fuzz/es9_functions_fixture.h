@@ -44,6 +44,13 @@ int es9f_reset(struct es9f *f);
 void es9f_close_db(struct es9f *f);
 void es9f_teardown(struct es9f *f);
 
+/* Adds an Available copy of the SAIP package upp (e.g. TS.48 A) to db with the ICCID made
+ * from `serial` (8949449 + 11 digits + Luhn), its metadata (SP name `spn`, class, PPR
+ * bits) and type; iccid receives the ICCID. For the suites that need profiles of their own. */
+int es9f_profile_add(struct dp_db *db, const uint8_t *upp, size_t upp_len, unsigned serial,
+		     const char *type, const char *spn, int profile_class, uint8_t ppr,
+		     char iccid[21]);
+
 /* The DER member each function's body carries (euiccInfo1, authenticateServerResponse, ...). */
 extern const char *const es9f_members[5];
 

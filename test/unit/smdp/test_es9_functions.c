@@ -23,6 +23,7 @@
 #include "profilegen/profilegen.h"
 #include "smdp/es9.h"
 #include "smdp/es9_routes.h"
+#include "test/fuzz/es9_functions_fixture.h"
 #include "test/lpa/lpa.h"
 
 #define ADDRESS "testsmdpplus1.example.com"
@@ -536,51 +537,21 @@ static void copy_cstr(const struct dp_buf *from, struct dp_buf *to)
 /* A profile (TS.48 A with a fresh ICCID) and an order for it; returns the matching ID. */
 static void new_order(char mid[16], char iccid[21])
 {
-	struct dp_pg_package pkg;
-	struct dp_pg_personal pers = {0};
-	struct dp_pg_metadata m = {0};
-	struct dp_buf der, meta;
-	char base[19];
-	dp_pg_package_init(&pkg);
-	assert_int_equal(dp_pg_package_parse(G.ts48.data, G.ts48.len, &pkg), DP_OK);
-	snprintf(base, sizeof(base), "8949449%011u", 7000 + G.next_iccid++);
-	assert_int_equal(dp_pg_iccid_normalise(base, pers.iccid), DP_OK);
-	pers.has_iccid = true;
-	assert_int_equal(dp_pg_personalise(&pkg, &pers), DP_OK);
-	dp_buf_init(&der, 1 << 20);
-	dp_buf_init(&meta, 4096);
-	assert_int_equal(dp_pg_package_der(&pkg, &der), DP_OK);
-	m.present = true;
-	m.profile_class = 2;
-	m.icon_type = -1;
-	snprintf(m.spn, sizeof(m.spn), "es9 test");
-	snprintf(m.name, sizeof(m.name), "TS48 A %s", pers.iccid);
-	assert_int_equal(dp_pg_metadata_der(&pkg, &m, &meta), DP_OK);
-	struct dp_db_profile_new p = {
-	    .iccid = pers.iccid,
-	    .profile_type = "es9",
-	    .owner = "test",
-	    .package = der.data,
-	    .package_len = der.len,
-	    .metadata = meta.data,
-	    .metadata_len = meta.len,
-	    .profile_class = 2,
-	};
-	assert_int_equal(dp_db_profile_add(G.smdp.db, &p, "test", NULL), DP_OK);
+	char ic[21];
+	assert_int_equal(es9f_profile_add(G.smdp.db, G.ts48.data, G.ts48.len,
+					  7000 + G.next_iccid++, "es9", "es9 test", 2, 0, ic),
+			 DP_OK);
 	snprintf(mid, 16, "MID-%u", G.next_mid++);
 	struct dp_db_order_new o = {
 	    .matching_id = mid,
-	    .iccid = pers.iccid,
+	    .iccid = ic,
 	    .max_attempts = 5,
 	    .cc_max_attempts = 3,
 	    .owner = "test",
 	};
 	assert_int_equal(dp_db_order_add(G.smdp.db, &o, "test", NULL, NULL), DP_OK);
 	if (iccid != NULL)
-		memcpy(iccid, pers.iccid, 21);
-	dp_buf_deinit(&meta);
-	dp_buf_deinit(&der);
-	dp_pg_package_deinit(&pkg);
+		memcpy(iccid, ic, 21);
 }
 
 static enum dp_profile_state state_of(const char *iccid)

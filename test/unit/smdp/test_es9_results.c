@@ -595,44 +595,10 @@ static void device_free(struct device *d)
  * metadata saying the same; iccid receives the ICCID. */
 static void new_profile(const char *type, int profile_class, uint8_t ppr, char iccid[21])
 {
-	struct dp_pg_package pkg;
-	struct dp_pg_personal pers = {0};
-	struct dp_pg_metadata m = {0};
-	struct dp_buf der, meta;
-	char base[19];
-	dp_pg_package_init(&pkg);
-	assert_int_equal(dp_pg_package_parse(G.ts48.data, G.ts48.len, &pkg), DP_OK);
-	snprintf(base, sizeof(base), "8949449%011u", 6000 + G.next_iccid++);
-	assert_int_equal(dp_pg_iccid_normalise(base, pers.iccid), DP_OK);
-	pers.has_iccid = true;
-	assert_int_equal(dp_pg_personalise(&pkg, &pers), DP_OK);
-	dp_buf_init(&der, 1 << 20);
-	dp_buf_init(&meta, 4096);
-	assert_int_equal(dp_pg_package_der(&pkg, &der), DP_OK);
-	m.present = true;
-	m.profile_class = profile_class;
-	m.icon_type = -1;
-	m.has_ppr = ppr != 0;
-	m.ppr = ppr;
-	snprintf(m.spn, sizeof(m.spn), "results");
-	snprintf(m.name, sizeof(m.name), "TS48 A %s", pers.iccid);
-	assert_int_equal(dp_pg_metadata_der(&pkg, &m, &meta), DP_OK);
-	struct dp_db_profile_new p = {
-	    .iccid = pers.iccid,
-	    .profile_type = type,
-	    .owner = "test",
-	    .package = der.data,
-	    .package_len = der.len,
-	    .metadata = meta.data,
-	    .metadata_len = meta.len,
-	    .profile_class = profile_class,
-	    .ppr = ppr,
-	};
-	assert_int_equal(dp_db_profile_add(G.f.smdp.db, &p, "test", NULL), DP_OK);
-	memcpy(iccid, pers.iccid, 21);
-	dp_buf_deinit(&meta);
-	dp_buf_deinit(&der);
-	dp_pg_package_deinit(&pkg);
+	assert_int_equal(es9f_profile_add(G.f.smdp.db, G.ts48.data, G.ts48.len,
+					  6000 + G.next_iccid++, type, "results", profile_class,
+					  ppr, iccid),
+			 DP_OK);
 }
 
 /* A new profile as above and an order for it; mid receives the matching ID. */
