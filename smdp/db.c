@@ -12,7 +12,7 @@
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define STMT_CACHE 128
 #define BLOB_MAX (16 * 1024 * 1024)
 
@@ -29,6 +29,8 @@ struct dp_db {
 	dp_db_change_hook hook; /* ES2+ callbacks: called in change_state */
 	void *hook_ctx;
 	int batch_error; /* the first failure inside the open batch (see batch_db) */
+	int migrate_upto; /* 0: the current schema; else stop there (dp_db_open_schema) */
+	bool sync_full;   /* synchronous=FULL is the connection's setting */
 };
 
 /* The handle whose batch this thread holds (dp_db_batch_begin .. _end): one transaction in
@@ -142,6 +144,25 @@ static const char schema_rebind[] =
 	"ALTER TABLE profiles ADD COLUMN rebind_otpk_euicc BLOB;"
 	"ALTER TABLE profiles ADD COLUMN rebind_otsk_dp BLOB;"
 	"UPDATE meta SET value = '4' WHERE key = 'schema_version';";
+
+/* Schema 5: the large blobs out of the rows that change. SQLite rewrites a whole record on
+ * UPDATE, overflow pages included, so the 10-100 KB package in profiles was written again
+ * (and synced) with every state change, and the BPP in sessions with every session update.
+ * A package is written once, at import; a BPP once, at binding, and dropped when its
+ * session ends. */
+static const char schema_blobs[] =
+	"CREATE TABLE packages ("
+	" profile_id INTEGER PRIMARY KEY REFERENCES profiles(id),"
+	" package BLOB NOT NULL);"
+	"INSERT INTO packages(profile_id, package) SELECT id, package FROM profiles;"
+	"ALTER TABLE profiles DROP COLUMN package;"
+	"CREATE TABLE session_bpps ("
+	" tid BLOB PRIMARY KEY,"
+	" bpp BLOB NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO session_bpps(tid, bpp) SELECT tid, bpp FROM sessions"
+	" WHERE bpp IS NOT NULL AND stage < 4;"
+	"ALTER TABLE sessions DROP COLUMN bpp;"
+	"UPDATE meta SET value = '5' WHERE key = 'schema_version';";
 
 static int hook_queue(struct dp_db *db, const struct dp_db_change *c);
 
@@ -271,6 +292,18 @@ static int begin(struct dp_db *db)
 	return r;
 }
 
+/* Commits on r == 0, rolls back otherwise (the lock stays held). */
+static int commit_or_rollback(struct dp_db *db, int r)
+{
+	if (r == DP_OK)
+		r = exec(db, "COMMIT");
+	if (r != DP_OK) {
+		/* keep the error detail of the failure, not of the rollback */
+		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return r;
+}
+
 /* Commits on r == 0, rolls back otherwise; returns r (or the commit's error). Inside a
  * batch the first failure is remembered and the batch's end rolls everything back. */
 static int end(struct dp_db *db, int r)
@@ -280,11 +313,43 @@ static int end(struct dp_db *db, int r)
 			db->batch_error = r;
 		return r;
 	}
-	if (r == DP_OK)
-		r = exec(db, "COMMIT");
-	if (r != DP_OK) {
-		/* keep the error detail of the failure, not of the rollback */
-		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+	r = commit_or_rollback(db, r);
+	pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+/* A transaction whose commit need not survive a power failure, only a crash of the process:
+ * synchronous=NORMAL for it alone (a new session: a device whose session is lost starts
+ * again with initiateAuthentication). In WAL mode the next synced commit makes it durable
+ * too, since the log is written in order. Inside a batch, the batch's setting applies. */
+static int begin_unsynced(struct dp_db *db)
+{
+	if (in_batch(db) || !db->sync_full)
+		return begin(db);
+	pthread_mutex_lock(&db->lock);
+	int r = exec(db, "PRAGMA synchronous=NORMAL");
+	if (r == DP_OK) {
+		r = exec(db, "BEGIN IMMEDIATE");
+		if (r)
+			(void)exec(db, "PRAGMA synchronous=FULL");
+	}
+	if (r)
+		pthread_mutex_unlock(&db->lock);
+	return r;
+}
+
+static int end_unsynced(struct dp_db *db, int r)
+{
+	if (in_batch(db) || !db->sync_full)
+		return end(db, r);
+	r = commit_or_rollback(db, r);
+	/* back to FULL before anyone else commits; a failure here must not go unnoticed */
+	int r2 = exec(db, "PRAGMA synchronous=FULL");
+	if (r2 != DP_OK) {
+		dp_log_error(DP_LOG_DB, "cannot restore synchronous=FULL: %s", dp_err_detail());
+		db->sync_full = false;
+		if (r == DP_OK)
+			r = r2;
 	}
 	pthread_mutex_unlock(&db->lock);
 	return r;
@@ -448,6 +513,16 @@ static int migrate_rebind(struct dp_db *db)
 	return r;
 }
 
+/* Step 4 -> 5: packages and BPPs in tables of their own (inside migrate's transaction). */
+static int migrate_blobs(struct dp_db *db)
+{
+	int v = 0;
+	int r = dp_db_schema_version(db, &v);
+	if (r == DP_OK && v == 4)
+		r = exec(db, schema_blobs);
+	return r;
+}
+
 static int migrate(struct dp_db *db)
 {
 	int r = exec(db, "BEGIN IMMEDIATE;"
@@ -463,6 +538,8 @@ static int migrate(struct dp_db *db)
 		r = migrate_callbacks(db);
 	if (r == DP_OK)
 		r = migrate_rebind(db);
+	if (r == DP_OK && db->migrate_upto != 4)
+		r = migrate_blobs(db);
 	if (r == DP_OK)
 		r = exec(db, "COMMIT");
 	if (r)
@@ -470,13 +547,28 @@ static int migrate(struct dp_db *db)
 	return r;
 }
 
+static int open_upto(const char *path, int upto, struct dp_db **out);
+
 int dp_db_open(const char *path, struct dp_db **out)
+{
+	return open_upto(path, 0, out);
+}
+
+int dp_db_open_schema(const char *path, int version, struct dp_db **out)
+{
+	if (version != 4 && version != SCHEMA_VERSION)
+		return dp_err_set(DP_ERR_INVAL, "schema version %d cannot be opened", version);
+	return open_upto(path, version == SCHEMA_VERSION ? 0 : version, out);
+}
+
+static int open_upto(const char *path, int upto, struct dp_db **out)
 {
 	int r;
 	struct dp_db *db = calloc(1, sizeof(*db));
 	if (db == NULL)
 		return dp_err_set(DP_ERR_NOMEM, "database handle");
 	pthread_mutex_init(&db->lock, NULL);
+	db->migrate_upto = upto;
 	if (sqlite3_open_v2(path, &db->conn,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -489,6 +581,7 @@ int dp_db_open(const char *path, struct dp_db **out)
 	r = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
 	if (r)
 		goto fail;
+	db->sync_full = true;
 	r = migrate(db);
 	if (r)
 		goto fail;
@@ -496,7 +589,7 @@ int dp_db_open(const char *path, struct dp_db **out)
 	r = dp_db_schema_version(db, &v);
 	if (r)
 		goto fail;
-	if (v != SCHEMA_VERSION) {
+	if (v != (upto != 0 ? upto : SCHEMA_VERSION)) {
 		r = dp_err_set(DP_ERR_IO, "database %s has schema version %d, this smdp knows %d",
 			       path, v, SCHEMA_VERSION);
 		goto fail;
@@ -526,6 +619,8 @@ int dp_db_set_synchronous(struct dp_db *db, bool full)
 {
 	pthread_mutex_lock(&db->lock);
 	int r = exec(db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+	if (r == DP_OK)
+		db->sync_full = full;
 	pthread_mutex_unlock(&db->lock);
 	return r;
 }
@@ -578,7 +673,8 @@ int dp_db_profile_add(struct dp_db *db, const struct dp_db_profile_new *p, const
 {
 	static const char q[] =
 		"INSERT INTO profiles(iccid, profile_type, owner, state, profile_class, ppr,"
-		" metadata, package, ppk, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+		" metadata, ppk, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10)";
+	static const char q_pkg[] = "INSERT INTO packages(profile_id, package) VALUES (?1, ?2)";
 	static const char q_hist[] =
 		"INSERT INTO history(profile_id, at, actor, from_state, to_state, event, why)"
 		" VALUES (?1, ?2, ?3, ?4, ?4, 'import', '')";
@@ -597,7 +693,6 @@ int dp_db_profile_add(struct dp_db *db, const struct dp_db_profile_new *p, const
 	sqlite3_bind_int(st, 5, p->profile_class);
 	sqlite3_bind_int64(st, 6, p->ppr);
 	bind_blob(st, 7, p->metadata, p->metadata_len);
-	bind_blob(st, 8, p->package, p->package_len);
 	if (p->ppk != NULL) {
 		ppk_pack(p->ppk, ppk);
 		bind_blob(st, 9, ppk, sizeof(ppk));
@@ -610,6 +705,14 @@ int dp_db_profile_add(struct dp_db *db, const struct dp_db_profile_new *p, const
 	if (r)
 		goto out;
 	int64_t new_id = sqlite3_last_insert_rowid(db->conn);
+	r = prep(db, q_pkg, &st);
+	if (r)
+		goto out;
+	sqlite3_bind_int64(st, 1, new_id);
+	bind_blob(st, 2, p->package, p->package_len);
+	r = step_done(db, st, "profile package");
+	if (r)
+		goto out;
 	r = prep(db, q_hist, &st);
 	if (r)
 		goto out;
@@ -625,9 +728,11 @@ out:
 	return end(db, r);
 }
 
+/* the package from its own table (schema 5); length() reads only the record header */
 #define PROFILE_COLS \
 	"id, iccid, profile_type, owner, state, eid, profile_class, ppr, updated_at, metadata, " \
-	"package, ppk, length(package), isdp_aid"
+	"(SELECT package FROM packages WHERE profile_id = profiles.id), ppk, " \
+	"(SELECT length(package) FROM packages WHERE profile_id = profiles.id), isdp_aid"
 
 static int read_profile(sqlite3_stmt *st, bool with_blobs, bool with_package,
 			struct dp_db_profile *out)
@@ -1138,7 +1243,7 @@ int dp_db_session_add(struct dp_db *db, const struct dp_db_session *s)
 		"INSERT INTO sessions(tid, stage, created_at, expires_at, smdp_address,"
 		" server_challenge, euicc_challenge, ci_ski) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 	sqlite3_stmt *st;
-	int r = begin(db);
+	int r = begin_unsynced(db);
 	if (r)
 		return r;
 	r = prep(db, q, &st);
@@ -1154,13 +1259,14 @@ int dp_db_session_add(struct dp_db *db, const struct dp_db_session *s)
 	bind_blob(st, 8, s->ci_ski, s->ci_ski_len);
 	r = step_done(db, st, "session");
 out:
-	return end(db, r);
+	return end_unsynced(db, r);
 }
 
 #define SESSION_COLS \
 	"tid, stage, created_at, expires_at, smdp_address, server_challenge, euicc_challenge, " \
 	"ci_ski, eid, euicc_cert, eum_cert, order_id, profile_id, cc_required, smdp_signed2, " \
-	"smdp_signature2, otpk_euicc, otsk_dp, bpp, end_reason"
+	"smdp_signature2, otpk_euicc, otsk_dp, " \
+	"(SELECT bpp FROM session_bpps WHERE session_bpps.tid = sessions.tid), end_reason"
 
 static int read_session(sqlite3_stmt *st, bool with_blobs, struct dp_db_session *s)
 {
@@ -1393,8 +1499,8 @@ int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s)
 int dp_db_session_bind_kept(struct dp_db *db, const struct dp_db_session *s,
 			    const uint8_t otsk_dp[DP_DB_OTSK_LEN])
 {
-	static const char q[] = "UPDATE sessions SET stage = ?2, otpk_euicc = ?3, bpp = ?4"
-				" WHERE tid = ?1";
+	static const char q[] = "UPDATE sessions SET stage = ?2, otpk_euicc = ?3 WHERE tid = ?1";
+	static const char q_bpp[] = "INSERT OR REPLACE INTO session_bpps(tid, bpp) VALUES (?1, ?2)";
 	/* the binding kept on the profile (replaced; cleared when there is no key) */
 	static const char q_keep[] = "UPDATE profiles SET rebind_eid = ?2, rebind_otpk_euicc = ?3,"
 				     " rebind_otsk_dp = ?4 WHERE id = ?1";
@@ -1422,8 +1528,14 @@ int dp_db_session_bind_kept(struct dp_db *db, const struct dp_db_session *s,
 	bind_blob(st, 1, s->tid, s->tid_len);
 	sqlite3_bind_int(st, 2, DP_DB_STAGE_BOUND);
 	bind_blob(st, 3, s->otpk_euicc, sizeof(s->otpk_euicc));
-	bind_blob(st, 4, s->bpp.data, s->bpp.len);
 	r = step_done(db, st, "session binding");
+	if (r == DP_OK)
+		r = prep(db, q_bpp, &st);
+	if (r)
+		goto out;
+	bind_blob(st, 1, s->tid, s->tid_len);
+	bind_blob(st, 2, s->bpp.data, s->bpp.len);
+	r = step_done(db, st, "session BPP");
 	if (r == DP_OK)
 		r = prep(db, q_keep, &st);
 	if (r)
@@ -1444,6 +1556,7 @@ static int session_end(struct dp_db *db, const uint8_t *tid, size_t tid_len, con
 {
 	static const char q[] = "UPDATE sessions SET stage = ?2, end_reason = ?3, otsk_dp = NULL"
 				" WHERE tid = ?1";
+	static const char q_bpp[] = "DELETE FROM session_bpps WHERE tid = ?1";
 	sqlite3_stmt *st;
 	int r = prep(db, q, &st);
 	if (r)
@@ -1451,7 +1564,13 @@ static int session_end(struct dp_db *db, const uint8_t *tid, size_t tid_len, con
 	bind_blob(st, 1, tid, tid_len);
 	sqlite3_bind_int(st, 2, DP_DB_STAGE_FINISHED);
 	bind_str(st, 3, why);
-	return step_done(db, st, "session end");
+	r = step_done(db, st, "session end");
+	if (r == DP_OK)
+		r = prep(db, q_bpp, &st);
+	if (r)
+		return r;
+	bind_blob(st, 1, tid, tid_len);
+	return step_done(db, st, "session BPP");
 }
 
 int dp_db_session_cc_failure(struct dp_db *db, const struct dp_db_session *s, bool *exhausted)
@@ -1537,7 +1656,19 @@ int dp_db_session_install_result(struct dp_db *db, const uint8_t *tid, size_t ti
 				 bool success, const uint8_t *aid, size_t aid_len,
 				 enum dp_profile_event ev, const char *why)
 {
+	return dp_db_session_install_result_noted(db, tid, tid_len, success, aid, aid_len, ev, why,
+						  NULL);
+}
+
+int dp_db_session_install_result_noted(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+				       bool success, const uint8_t *aid, size_t aid_len,
+				       enum dp_profile_event ev, const char *why,
+				       const struct dp_db_note *note)
+{
 	static const char q_aid[] = "UPDATE profiles SET isdp_aid = ?2 WHERE id = ?1";
+	static const char q_note[] =
+		"INSERT OR IGNORE INTO notifications(eid, seq, kind, iccid, result, at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 	enum dp_db_stage stage;
 	time_t expires;
 	int64_t profile_id, order_id;
@@ -1565,6 +1696,18 @@ int dp_db_session_install_result(struct dp_db *db, const uint8_t *tid, size_t ti
 		r = close_order(db, order_id);
 	if (r == DP_OK)
 		r = session_end(db, tid, tid_len, why);
+	if (r == DP_OK && note != NULL) {
+		r = prep(db, q_note, &st);
+		if (r)
+			goto out;
+		bind_str(st, 1, note->eid);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)note->seq);
+		bind_str(st, 3, note->kind);
+		bind_str(st, 4, note->iccid);
+		bind_str(st, 5, why);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+		r = step_done(db, st, "notification");
+	}
 out:
 	return end(db, r);
 }
@@ -2296,6 +2439,8 @@ int dp_db_es2_cancel_order(struct dp_db *db, const char *owner, const char *icci
 	static const char q_sessions[] =
 		"UPDATE sessions SET stage = 4, end_reason = 'order cancelled', otsk_dp = NULL"
 		" WHERE profile_id = ?1 AND stage < 4";
+	static const char q_bpps[] = "DELETE FROM session_bpps WHERE tid IN"
+				     " (SELECT tid FROM sessions WHERE profile_id = ?1 AND stage < 4)";
 	struct es2_profile p = { 0 };
 	char mid[DP_DB_MATCHING_ID_MAX + 1] = "";
 	sqlite3_stmt *st;
@@ -2329,6 +2474,12 @@ int dp_db_es2_cancel_order(struct dp_db *db, const char *owner, const char *icci
 	if (r == DP_OK) {
 		sqlite3_bind_int64(st, 1, p.id);
 		r = step_done(db, st, "order close");
+	}
+	if (r == DP_OK)
+		r = prep(db, q_bpps, &st);
+	if (r == DP_OK) {
+		sqlite3_bind_int64(st, 1, p.id);
+		r = step_done(db, st, "session BPPs");
 	}
 	if (r == DP_OK)
 		r = prep(db, q_sessions, &st);

@@ -26,6 +26,9 @@ struct dp_db;
 
 /* Opens (creating when missing) the database file and brings its schema up to date. */
 int dp_db_open(const char *path, struct dp_db **out) DP_WUR;
+/* For tests of the migrations: opens path migrated only up to schema version (4 or the
+ * current one); the handle is good for dp_db_close and dp_db_schema_version only. */
+int dp_db_open_schema(const char *path, int version, struct dp_db **out) DP_WUR;
 void dp_db_close(struct dp_db *db);
 /* Durability of a commit: full (the default) syncs the WAL on every commit, so a committed
  * order or state change survives a power failure; normal syncs only at checkpoints (a
@@ -266,6 +269,19 @@ int dp_db_session_finish(struct dp_db *db, const uint8_t *tid, size_t tid_len,
 int dp_db_session_install_result(struct dp_db *db, const uint8_t *tid, size_t tid_len,
 				 bool success, const uint8_t *aid, size_t aid_len,
 				 enum dp_profile_event ev, const char *why) DP_WUR;
+/* A received notification, recorded with the install result in one transaction. */
+struct dp_db_note {
+	const char *eid;
+	uint64_t seq;
+	const char *kind; /* "install", "enable", "disable", "delete" */
+	const char *iccid;
+};
+/* dp_db_session_install_result that also records note (result: why) in the same
+ * transaction; a note seen before (a repeated delivery) is not recorded again. */
+int dp_db_session_install_result_noted(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+				       bool success, const uint8_t *aid, size_t aid_len,
+				       enum dp_profile_event ev, const char *why,
+				       const struct dp_db_note *note) DP_WUR;
 
 typedef int (*dp_db_session_cb)(void *ctx, const struct dp_db_session *s);
 /* Sessions not FINISHED (certificates and BPP not filled). */

@@ -183,10 +183,12 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 	rep.result_data = b->data;
 	rep.result_len = b->len;
 	dp_es2_callbacks_expect(&rep);
-	r = dp_db_session_install_result(smdp->db, tid.value, tid.len, success, aid, aid_len,
-					 retry_allowed(reason) ? DP_EV_INSTALL_RETRY
-							       : DP_EV_INSTALL_FAILED,
-					 what);
+	/* the result and the notification's record in one commit */
+	r = dp_db_session_install_result_noted(
+		smdp->db, tid.value, tid.len, success, aid, aid_len,
+		retry_allowed(reason) ? DP_EV_INSTALL_RETRY : DP_EV_INSTALL_FAILED, what,
+		&(struct dp_db_note){ .eid = s.eid, .seq = m.seq, .kind = "install",
+				      .iccid = m.iccid });
 	dp_es2_callbacks_expect(NULL);
 	if (r == DP_ERR_NOT_FOUND || r == DP_ERR_DB_STATE) {
 		dp_log_info(DP_LOG_ES9, "handleNotification tid=%s: %s (%s); not applied again",
@@ -195,11 +197,6 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 		rp->no_content = true;
 		goto out;
 	}
-	if (r)
-		goto out;
-	r = dp_db_notification_add(smdp->db, s.eid, m.seq, "install", m.iccid, what);
-	if (r == DP_ERR_DB_EXISTS)
-		r = DP_OK;
 	if (r)
 		goto out;
 	dp_log_info(DP_LOG_ES9, "handleNotification tid=%s: EID %s %s", rp->tid_hex, s.eid, what);

@@ -5,6 +5,7 @@
 #include "test/support/support.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,8 +232,12 @@ static void batch_all_or_nothing(void **state)
 	assert_int_equal(dp_db_batch_begin(f->db), 0);
 	add_profile(f, "batch", c);
 	static const uint8_t x[] = {1};
-	struct dp_db_profile_new dup = {.iccid = a, .profile_type = "batch", .package = x,
-					.package_len = 1, .metadata = x, .metadata_len = 1};
+	struct dp_db_profile_new dup = {.iccid = a,
+					.profile_type = "batch",
+					.package = x,
+					.package_len = 1,
+					.metadata = x,
+					.metadata_len = 1};
 	assert_int_equal(dp_db_profile_add(f->db, &dup, "test", NULL), DP_ERR_DB_EXISTS);
 	assert_int_equal(dp_db_batch_end(f->db, true), DP_ERR_DB_EXISTS);
 	struct dp_db_profile p;
@@ -988,6 +993,57 @@ static void notification_dedup(void **state)
 	assert_int_equal(dp_db_notification_add(f->db, EID1, 8, "enable", NULL, "ok"), 0);
 }
 
+/* The install result and its notification's record commit together; a note seen before
+ * does not fail the result, and a refused result records no note. */
+static void install_result_with_note(void **state)
+{
+	struct fx *f = *state;
+	char a[21], b[21];
+	add_profile(f, "t", a);
+	add_profile(f, "t", b);
+	int64_t oa = order(f, "NOTE-A", a, NULL, false, NULL, NULL);
+	int64_t ob = order(f, "NOTE-B", b, NULL, false, NULL, NULL);
+	struct dp_db_session s1, s2;
+	new_session(f, 0x31, time(NULL) + 300, &s1);
+	new_session(f, 0x32, time(NULL) + 300, &s2);
+	assert_int_equal(authenticate(f, &s1, oa, EID1), 0);
+	assert_int_equal(authenticate(f, &s2, ob, EID1), 0);
+	bind(f, &s1);
+	bind(f, &s2);
+	struct dp_db_note n1 = {.eid = EID1, .seq = 7, .kind = "install", .iccid = a};
+	assert_int_equal(dp_db_session_install_result_noted(f->db, s1.tid, s1.tid_len, true, NULL,
+							    0, DP_PROFILE_EVENT_COUNT, "installed",
+							    &n1),
+			 0);
+	assert_int_equal(state_of(f, a, NULL), DP_PROFILE_INSTALLED);
+	assert_int_equal(dp_db_notification_add(f->db, EID1, 7, "install", a, "x"),
+			 DP_ERR_DB_EXISTS);
+	/* the session has ended: refused, and its note is not recorded */
+	struct dp_db_note n11 = {.eid = EID1, .seq = 11, .kind = "install", .iccid = a};
+	assert_int_equal(dp_db_session_install_result_noted(f->db, s1.tid, s1.tid_len, true, NULL,
+							    0, DP_PROFILE_EVENT_COUNT, "installed",
+							    &n11),
+			 DP_ERR_NOT_FOUND);
+	assert_int_equal(dp_db_notification_add(f->db, EID1, 11, "install", a, "x"), 0);
+	/* a note recorded before does not undo the result */
+	assert_int_equal(dp_db_notification_add(f->db, EID1, 9, "install", b, "x"), 0);
+	struct dp_db_note n9 = {.eid = EID1, .seq = 9, .kind = "install", .iccid = b};
+	assert_int_equal(dp_db_session_install_result_noted(f->db, s2.tid, s2.tid_len, true, NULL,
+							    0, DP_PROFILE_EVENT_COUNT, "installed",
+							    &n9),
+			 0);
+	assert_int_equal(state_of(f, b, NULL), DP_PROFILE_INSTALLED);
+	/* an ended session keeps no BPP */
+	struct dp_db_session g;
+	dp_db_session_init(&g);
+	assert_int_equal(dp_db_session_get(f->db, s2.tid, s2.tid_len, &g), 0);
+	assert_int_equal(g.stage, DP_DB_STAGE_FINISHED);
+	assert_int_equal(g.bpp.len, 0);
+	dp_db_session_deinit(&g);
+	dp_db_session_deinit(&s1);
+	dp_db_session_deinit(&s2);
+}
+
 /* ---- history ---- */
 
 struct hist {
@@ -1046,7 +1102,7 @@ static void survives_close_reopen(void **state)
 	assert_int_equal(dp_db_open(f->path, &f->db), 0);
 	int v = 0;
 	assert_int_equal(dp_db_schema_version(f->db, &v), 0);
-	assert_int_equal(v, 4); /* 3: the ES2+ callback queue; 4: the kept binding */
+	assert_int_equal(v, 5); /* 3: callback queue; 4: kept binding; 5: blobs apart */
 	dp_db_session_init(&g);
 	assert_int_equal(dp_db_session_get(f->db, s.tid, s.tid_len, &g), 0);
 	assert_int_equal(g.stage, DP_DB_STAGE_BOUND);
@@ -1090,6 +1146,77 @@ static void survives_close_reopen(void **state)
 	assert_int_not_equal(dp_db_open(bad, &x), 0);
 	assert_null(x);
 	unlink(bad);
+}
+
+/* A schema 4 file (package in the profile row, BPP in the session row) opens as schema 5
+ * with its package and its open session's BPP where the new schema keeps them. The rows
+ * are written with SQLite directly: the schema 4 code is gone. */
+static void migrates_schema_4(void **state)
+{
+	struct fx *f = *state;
+	dp_db_close(f->db);
+	f->db = NULL;
+	unlink(f->path);
+	struct dp_db *old = NULL;
+	assert_int_equal(dp_db_open_schema(f->path, 4, &old), 0);
+	int v = 0;
+	assert_int_equal(dp_db_schema_version(old, &v), 0);
+	assert_int_equal(v, 4);
+	dp_db_close(old);
+	assert_int_not_equal(dp_db_open_schema(f->path, 3, &old), 0);
+	sqlite3 *c = NULL;
+	assert_int_equal(sqlite3_open(f->path, &c), SQLITE_OK);
+	char *msg = NULL;
+	int rc = sqlite3_exec(
+	    c,
+	    "INSERT INTO profiles(id, iccid, state, metadata, package, updated_at)"
+	    " VALUES (1, '89000000000000000042', 5, x'BF2500', x'A003800102', 1);"
+	    "INSERT INTO profiles(id, iccid, state, metadata, package, updated_at)"
+	    " VALUES (2, '89000000000000000043', 0, x'BF2500', zeroblob(70000), 1);"
+	    "INSERT INTO sessions(tid, stage, created_at, expires_at, smdp_address,"
+	    " server_challenge, euicc_challenge, ci_ski, eid, profile_id, otpk_euicc, bpp)"
+	    " VALUES (x'01020304', 3, 1, 4102444800, 'a', zeroblob(16), zeroblob(16),"
+	    " zeroblob(20), '" EID1 "', 1, zeroblob(65), x'BF3603800101');"
+	    "INSERT INTO sessions(tid, stage, created_at, expires_at, smdp_address,"
+	    " server_challenge, euicc_challenge, ci_ski, bpp)"
+	    " VALUES (x'05060708', 4, 1, 1, 'a', zeroblob(16), zeroblob(16), zeroblob(20),"
+	    " x'BF3600');",
+	    NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fail_msg("schema 4 rows: %s", msg);
+	sqlite3_close(c);
+
+	assert_int_equal(dp_db_open(f->path, &f->db), 0);
+	assert_int_equal(dp_db_schema_version(f->db, &v), 0);
+	assert_int_equal(v, 5);
+	struct dp_db_profile p;
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get(f->db, "89000000000000000042", true, &p), 0);
+	assert_int_equal(p.package_len, 5);
+	assert_bytes_equal(p.package.data, p.package.len, (const uint8_t *)"\xA0\x03\x80\x01\x02",
+			   5);
+	dp_db_profile_deinit(&p);
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get(f->db, "89000000000000000043", false, &p), 0);
+	assert_int_equal(p.package_len, 70000);
+	assert_int_equal(p.package.len, 0); /* not read without with_package */
+	dp_db_profile_deinit(&p);
+	struct dp_db_session g;
+	dp_db_session_init(&g);
+	assert_int_equal(dp_db_session_get(f->db, (const uint8_t *)"\x01\x02\x03\x04", 4, &g), 0);
+	assert_int_equal(g.stage, DP_DB_STAGE_BOUND);
+	assert_bytes_equal(g.bpp.data, g.bpp.len, (const uint8_t *)"\xBF\x36\x03\x80\x01\x01", 6);
+	dp_db_session_deinit(&g);
+	/* a finished session's BPP is not carried over */
+	dp_db_session_init(&g);
+	assert_int_equal(dp_db_session_get(f->db, (const uint8_t *)"\x05\x06\x07\x08", 4, &g), 0);
+	assert_int_equal(g.bpp.len, 0);
+	dp_db_session_deinit(&g);
+	/* and the migrated book works on: the bound profile installs */
+	assert_int_equal(dp_db_session_install_result(f->db, (const uint8_t *)"\x01\x02\x03\x04", 4,
+						      true, NULL, 0, DP_PROFILE_EVENT_COUNT, "ok"),
+			 0);
+	assert_int_equal(state_of(f, "89000000000000000042", NULL), DP_PROFILE_INSTALLED);
 }
 
 /* ---- concurrency ---- */
@@ -1322,8 +1449,10 @@ int main(void)
 	    T(session_expiry_returns_pool_claim),
 	    T(delete_notification_per_order),
 	    T(notification_dedup),
+	    T(install_result_with_note),
 	    T(history_rows),
 	    T(survives_close_reopen),
+	    T(migrates_schema_4),
 	    T(concurrent_claims_one_handle),
 	    T(concurrent_claims_several_connections),
 	};
