@@ -39,23 +39,25 @@ void dp_es9_reply_tid(struct dp_es9_reply *rp, const uint8_t *tid, size_t n)
 		rp->tid_hex[0] = '\0';
 }
 
-static int put(struct dp_es9_reply *rp, const char *name, const char *text)
+/* A member whose text is base64 or hex: ASCII with nothing to escape, so jansson need not
+ * check it as UTF-8 (a BPP is ~20 KB) and write_json need not scan it. */
+static int put_plain(struct dp_es9_reply *rp, const char *name, const char *text, size_t n)
 {
-	if (rp->members == NULL || json_object_set_new(rp->members, name, json_string(text)) != 0)
+	json_t *v = json_stringn_nocheck(text, n);
+	if (rp->members == NULL || v == NULL || json_object_set_new(rp->members, name, v) != 0)
 		return dp_err_set(DP_ERR_NOMEM, "JSON member %s", name);
+	if (rp->n_plain < sizeof(rp->plain) / sizeof(rp->plain[0]))
+		rp->plain[rp->n_plain++] = v; /* else it is scanned, which is only slower */
 	return DP_OK;
 }
 
 int dp_es9_put_b64(struct dp_es9_reply *rp, const char *name, const uint8_t *p, size_t n)
 {
 	struct dp_buf b;
-	const char *s;
 	dp_buf_init(&b, (n + 2) / 3 * 4 + 1);
 	int r = dp_b64_encode(p, n, &b);
 	if (r == DP_OK)
-		r = dp_buf_cstr(&b, &s);
-	if (r == DP_OK)
-		r = put(rp, name, s);
+		r = put_plain(rp, name, (const char *)b.data, b.len);
 	dp_buf_deinit(&b);
 	return r;
 }
@@ -66,7 +68,15 @@ int dp_es9_put_tid(struct dp_es9_reply *rp, const uint8_t *tid, size_t n)
 	int r = dp_hex_encode(tid, n, true, hex, sizeof(hex));
 	if (r)
 		return r;
-	return put(rp, "transactionId", hex);
+	return put_plain(rp, "transactionId", hex, strlen(hex));
+}
+
+static bool is_plain(const struct dp_es9_reply *rp, const json_t *v)
+{
+	for (size_t i = 0; i < rp->n_plain; i++)
+		if (rp->plain[i] == v)
+			return true;
+	return false;
 }
 
 /* v through jansson (compact, ASCII-only), appended to out. */
@@ -99,7 +109,7 @@ static int append_string(const char *s, size_t n, json_t *v, struct dp_buf *out)
 
 /* The same bytes as json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII): members in
  * insertion order, "k":v separated by commas. */
-static int write_json(json_t *root, struct dp_buf *out)
+static int write_json(const struct dp_es9_reply *rp, json_t *root, struct dp_buf *out)
 {
 	const char *key;
 	json_t *v;
@@ -113,10 +123,17 @@ static int write_json(json_t *root, struct dp_buf *out)
 			r = append_string(key, strlen(key), NULL, out);
 		if (r == DP_OK)
 			r = dp_buf_append_byte(out, ':');
-		if (r == DP_OK)
+		if (r == DP_OK && is_plain(rp, v)) {
+			r = dp_buf_append_byte(out, '"');
+			if (r == DP_OK)
+				r = dp_buf_append(out, json_string_value(v), json_string_length(v));
+			if (r == DP_OK)
+				r = dp_buf_append_byte(out, '"');
+		} else if (r == DP_OK) {
 			r = json_is_string(v)
 				? append_string(json_string_value(v), json_string_length(v), v, out)
 				: append_dumped(v, out);
+		}
 		if (r)
 			break;
 	}
@@ -161,7 +178,7 @@ int dp_es9_reply_finish(struct dp_es9_reply *rp, int r, struct dp_http_response 
 		} else {
 			resp->status = 200;
 			resp->content_type = JSON_TYPE;
-			r = write_json(rp->members, &resp->body);
+			r = write_json(rp, rp->members, &resp->body);
 		}
 		if (r == DP_OK)
 			dp_log_info(DP_LOG_ES9, "%s tid=%s: Executed-Success", rp->function,

@@ -29,6 +29,9 @@ struct dp_es9_reply {
 	char detail[400];
 	char tid_hex[2 * DP_DB_TID_MAX + 1]; /* for the log line; "" until known */
 	bool no_content;		     /* 204 (handleNotification success) */
+	/* members known to need no escaping (base64, hex): written out as they are */
+	json_t *plain[8];
+	size_t n_plain;
 };
 
 void dp_es9_reply_init(struct dp_es9_reply *rp, const char *function);

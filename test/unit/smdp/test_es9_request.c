@@ -1,8 +1,11 @@
-/* The ES9+ JSON request reader: members by kind, and every refusal with its status. */
+/* The ES9+ JSON request reader: members by kind, and every refusal with its status; the
+ * reply writer's bytes against jansson's. */
 #include "test/support/support.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "smdp/es9.h"
 #include "smdp/es9_request.h"
 
 static const struct dp_es9_member init_auth[] = {
@@ -124,11 +127,47 @@ static void refusals(void **state)
 		"not JSON");
 }
 
+/* A success reply is the bytes json_dumps(JSON_COMPACT | JSON_ENSURE_ASCII) writes for the
+ * same members, whether a member is written as it is (base64, hex) or through jansson. */
+static void reply_bytes_as_jansson(void **state)
+{
+	uint8_t big[3001];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	struct dp_es9_reply rp;
+	dp_es9_reply_init(&rp, "test");
+	assert_int_equal(dp_es9_put_tid(&rp, (const uint8_t *)"\x01\xAB", 2), DP_OK);
+	assert_int_equal(dp_es9_put_b64(&rp, "boundProfilePackage", big, sizeof(big)), DP_OK);
+	assert_int_equal(dp_es9_put_b64(&rp, "empty", big, 0), DP_OK);
+	/* a member that needs escaping goes through jansson */
+	assert_int_equal(json_object_set_new(rp.members, "odd", json_string("a\"b\\c\n\xc3\xa9")),
+			 0);
+	json_t *want = json_deep_copy(rp.members);
+	assert_non_null(want);
+	assert_int_equal(json_object_set_new(want, "header",
+					     json_pack("{s:{s:s}}", "functionExecutionStatus",
+						       "status", "Executed-Success")),
+			 0);
+	char *text = json_dumps(want, JSON_COMPACT | JSON_ENSURE_ASCII);
+	assert_non_null(text);
+	struct dp_http_response resp = { 0 };
+	dp_buf_init(&resp.body, 1 << 20);
+	assert_int_equal(dp_es9_reply_finish(&rp, DP_OK, &resp), DP_OK);
+	assert_int_equal(resp.status, 200);
+	assert_bytes_equal(resp.body.data, resp.body.len, (const uint8_t *)text, strlen(text));
+	assert_non_null(strstr(text, "\"transactionId\":\"01AB\""));
+	assert_non_null(strstr(text, "\"empty\":\"\""));
+	free(text);
+	json_decref(want);
+	dp_buf_deinit(&resp.body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(valid),
 		cmocka_unit_test(refusals),
+		cmocka_unit_test(reply_bytes_as_jansson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
