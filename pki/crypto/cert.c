@@ -19,6 +19,7 @@
 #include "pki/base/buf.h"
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
+#include "pki/crypto/ecdsa.h"
 #include "pki/crypto/kdf.h"
 #include "pki/crypto/ossl.h"
 
@@ -29,9 +30,14 @@
 struct dp_cert {
 	atomic_int refs;        /* the EUM cache shares certificates */
 	X509 *x509;
-	EVP_PKEY *pkey;         /* borrowed from x509 */
+	EVP_PKEY *pkey;         /* borrowed from x509, or owned when own_pkey */
+	bool own_pkey;          /* parsed by cert_parse_fast: the key came from the DER */
 	uint8_t *der;
 	size_t der_len;
+	/* The signature as our own verification reads it from the DER (sig_shape, see
+	 * read_signature): the TBSCertificate TLV and the ECDSA-Sig-Value in der. */
+	int sig_shape;
+	size_t tbs_off, tbs_len, sig_off, sig_len;
 	enum dp_curve curve;
 	unsigned policies;      /* bit (1u << role) for every role whose policy OID is listed */
 	bool bad_ext;           /* an extension read here is malformed or repeated */
@@ -86,6 +92,8 @@ void dp_cert_free(struct dp_cert *c)
 	if (c == NULL || atomic_fetch_sub(&c->refs, 1) > 1)
 		return;
 	X509_free(c->x509);
+	if (c->own_pkey)
+		EVP_PKEY_free(c->pkey);
 	free(c->der);
 	free(c);
 }
@@ -176,10 +184,130 @@ static void read_policies(struct dp_cert *c)
 	CERTIFICATEPOLICIES_free(cp);
 }
 
-int dp_cert_from_der(const uint8_t *der, size_t len, struct dp_cert **out)
+/* ---- the certificate's own DER: signature and key without OpenSSL objects ---- */
+
+/* sig_shape values */
+#define SIG_UNREAD 0 /* the DER is not strict DER down to the SPKI: X509_verify judges */
+#define SIG_READ 1   /* tbs_* and sig_* are set */
+#define SIG_BAD 2    /* an outer algorithm differing from the TBS one, or unused bits in
+		      * the signature BIT STRING: X509_verify refuses these too */
+
+/* The TLVs of Certificate { TBSCertificate { [0] version OPTIONAL, serialNumber,
+ * signature, issuer, validity, subject, subjectPublicKeyInfo, ... }, signatureAlgorithm,
+ * signatureValue } that the checks read, with the strict TLV reader. */
+struct cert_tlvs {
+	struct dp_tlv tbs, tbs_alg, spki, alg, sig;
+};
+
+static int read_tlvs(const uint8_t *der, size_t len, struct cert_tlvs *t)
+{
+	struct dp_tlv cert, x;
+	struct dp_cursor c;
+
+	if (dp_tlv_expect(der, len, 0x30, &cert) != DP_OK)
+		return DP_ERR_CERT_PARSE;
+	c = dp_cursor_make(cert.value, cert.len);
+	if (dp_tlv_next(&c, &t->tbs) != DP_OK || t->tbs.tag != 0x30 ||
+	    dp_tlv_next(&c, &t->alg) != DP_OK || t->alg.tag != 0x30 ||
+	    dp_tlv_next(&c, &t->sig) != DP_OK || t->sig.tag != 0x03 || !dp_cursor_done(&c))
+		return DP_ERR_CERT_PARSE;
+	c = dp_cursor_make(t->tbs.value, t->tbs.len);
+	if (dp_tlv_next(&c, &x) != DP_OK || (x.tag == 0xA0 && dp_tlv_next(&c, &x) != DP_OK) ||
+	    dp_tlv_next(&c, &t->tbs_alg) != DP_OK)
+		return DP_ERR_CERT_PARSE;
+	for (int i = 0; i < 3; i++) /* issuer, validity, subject */
+		if (dp_tlv_next(&c, &x) != DP_OK)
+			return DP_ERR_CERT_PARSE;
+	if (dp_tlv_next(&c, &t->spki) != DP_OK || t->spki.tag != 0x30)
+		return DP_ERR_CERT_PARSE;
+	return DP_OK;
+}
+
+/* Records where the signed bytes and the signature are (SIG_READ), as X509_verify reads
+ * them: the TBSCertificate bytes as received, the outer algorithm identical to the TBS
+ * one (X509_ALGOR_cmp; compared as DER bytes), a BIT STRING without unused bits. */
+static void read_signature(struct dp_cert *c, const struct cert_tlvs *t)
+{
+	c->sig_shape = SIG_BAD;
+	if (t->alg.raw_len != t->tbs_alg.raw_len ||
+	    memcmp(t->alg.raw, t->tbs_alg.raw, t->alg.raw_len) != 0 || t->sig.len < 1 ||
+	    t->sig.value[0] != 0)
+		return;
+	c->tbs_off = (size_t)(t->tbs.raw - c->der);
+	c->tbs_len = t->tbs.raw_len;
+	c->sig_off = (size_t)(t->sig.value + 1 - c->der);
+	c->sig_len = t->sig.len - 1;
+	c->sig_shape = SIG_READ;
+}
+
+/* The curve and 65-byte point of a SubjectPublicKeyInfo in the one form the RSP PKI uses:
+ * id-ecPublicKey with a named curve (P-256 or brainpoolP256r1) and a 65-byte point (its
+ * encoding and curve membership are the import's to check). DP_ERR_CERT_PARSE when it is
+ * not an EC point, DP_ERR_CERT_CURVE for another key type or curve. */
+static int spki_point(const struct dp_tlv *spki, enum dp_curve *curve, const uint8_t **pt)
+{
+	/* id-ecPublicKey, prime256v1, brainpoolP256r1 (RFC 5480, RFC 5639) */
+	static const uint8_t ec_oid[] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01 };
+	static const uint8_t p256[] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+	static const uint8_t bp256[] = { 0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07 };
+	struct dp_tlv alg, bits, oid, named;
+	struct dp_cursor c = dp_cursor_make(spki->value, spki->len);
+
+	if (dp_tlv_next(&c, &alg) != DP_OK || alg.tag != 0x30 || dp_tlv_next(&c, &bits) != DP_OK ||
+	    !dp_cursor_done(&c) || bits.tag != 0x03 || bits.len != 1 + DP_CURVE_POINT_BYTES ||
+	    bits.value[0] != 0)
+		return dp_err_set(DP_ERR_CERT_PARSE, "SubjectPublicKeyInfo is not an EC point");
+	c = dp_cursor_make(alg.value, alg.len);
+	if (dp_tlv_next(&c, &oid) != DP_OK || dp_tlv_next(&c, &named) != DP_OK ||
+	    !dp_cursor_done(&c) || oid.tag != 0x06 || oid.len != sizeof(ec_oid) ||
+	    memcmp(oid.value, ec_oid, sizeof(ec_oid)) != 0 || named.tag != 0x06)
+		return dp_err_set(DP_ERR_CERT_CURVE, "SubjectPublicKeyInfo: not an EC key");
+	if (named.len == sizeof(p256) && memcmp(named.value, p256, sizeof(p256)) == 0)
+		*curve = DP_CURVE_NIST_P256;
+	else if (named.len == sizeof(bp256) && memcmp(named.value, bp256, sizeof(bp256)) == 0)
+		*curve = DP_CURVE_BRAINPOOL_P256R1;
+	else
+		return dp_err_set(DP_ERR_CERT_CURVE, "SubjectPublicKeyInfo: another curve");
+	*pt = bits.value + 1;
+	return DP_OK;
+}
+
+/* The certificate signature under key: our ECDSA over the TBSCertificate bytes when the
+ * DER was read (what X509_verify computes, without its ASN.1 and EVP set-up), else
+ * X509_verify. Returns true when it verifies. */
+static bool signature_ok(const struct dp_cert *c, EVP_PKEY *key)
+{
+	uint8_t rs[DP_ECDSA_RS_BYTES];
+	int r;
+
+	if (c->sig_shape == SIG_UNREAD) {
+		r = X509_verify(c->x509, key) == 1 ? DP_OK : DP_ERR_CERT_SIGNATURE;
+		ERR_clear_error();
+		return r == DP_OK;
+	}
+	if (c->sig_shape != SIG_READ)
+		return false;
+	/* der_to_rs refuses only encodings whose r or s OpenSSL would refuse too (negative,
+	 * zero, longer than the order, not DER) */
+	if (dp_ecdsa_der_to_rs(c->der + c->sig_off, c->sig_len, rs) != DP_OK)
+		return false;
+	r = dp_ecdsa_verify(key, c->der + c->tbs_off, c->tbs_len, rs, sizeof(rs));
+	return r == DP_OK;
+}
+
+/* Parses der. fast: when the DER reads as strict DER down to a SubjectPublicKeyInfo of the
+ * RSP form whose point imports, the X509 is decoded in the key-less library context (no
+ * OpenSSL 3.0 decoder set-up, ~1.3 M instructions) and the key is our import of that
+ * point; anything else takes the ordinary d2i_X509 path, so both accept and refuse the same
+ * inputs with the same errors. */
+static int cert_parse(const uint8_t *der, size_t len, bool fast, struct dp_cert **out)
 {
 	struct dp_cert *c = NULL;
 	const unsigned char *p = der;
+	struct cert_tlvs t;
+	bool read = false;
+	OSSL_LIB_CTX *nokey = NULL;
+	EVP_PKEY *key = NULL;
 	int r;
 
 	*out = NULL;
@@ -193,7 +321,27 @@ int dp_cert_from_der(const uint8_t *der, size_t len, struct dp_cert **out)
 	atomic_init(&c->refs, 1);
 	memcpy(c->der, der, len);
 	c->der_len = len;
-	if ((c->x509 = d2i_X509(NULL, &p, (long)len)) == NULL) {
+	read = read_tlvs(c->der, len, &t) == DP_OK;
+	if (read)
+		read_signature(c, &t);
+	if (fast && read) {
+		enum dp_curve cv;
+		const uint8_t *pt;
+		if (spki_point(&t.spki, &cv, &pt) != DP_OK || dp_ossl_nokey_ctx(&nokey) != DP_OK ||
+		    dp_kdf_import_point(cv, pt, DP_CURVE_POINT_BYTES, &key) != DP_OK) {
+			nokey = NULL; /* the ordinary path judges it, with its own error */
+			dp_err_clear();
+		}
+	}
+	if (nokey != NULL) {
+		p = c->der;
+		c->x509 = (X509 *)ASN1_item_d2i_ex(NULL, &p, (long)len, ASN1_ITEM_rptr(X509), nokey,
+						   NULL);
+		p = der + (p - c->der);
+	} else {
+		c->x509 = d2i_X509(NULL, &p, (long)len);
+	}
+	if (c->x509 == NULL) {
 		r = dp_ossl_err(DP_ERR_CERT_PARSE, "certificate DER");
 		goto out;
 	}
@@ -210,7 +358,11 @@ int dp_cert_from_der(const uint8_t *der, size_t len, struct dp_cert **out)
 		r = dp_err_set(DP_ERR_CERT_CURVE, "certificate is not signed with ecdsa-with-SHA256");
 		goto out;
 	}
-	if ((c->pkey = X509_get0_pubkey(c->x509)) == NULL) {
+	if (key != NULL) {
+		c->pkey = key;
+		c->own_pkey = true;
+		key = NULL;
+	} else if ((c->pkey = X509_get0_pubkey(c->x509)) == NULL) {
 		r = dp_ossl_err(DP_ERR_CERT_PARSE, "certificate public key");
 		goto out;
 	}
@@ -225,8 +377,19 @@ int dp_cert_from_der(const uint8_t *der, size_t len, struct dp_cert **out)
 	c = NULL;
 	r = DP_OK;
 out:
+	EVP_PKEY_free(key);
 	dp_cert_free(c);
 	return r;
+}
+
+int dp_cert_from_der(const uint8_t *der, size_t len, struct dp_cert **out)
+{
+	return cert_parse(der, len, false, out);
+}
+
+int dp_cert_from_der_nokey(const uint8_t *der, size_t len, struct dp_cert **out)
+{
+	return cert_parse(der, len, true, out);
 }
 
 /* Reads PEM block `name` (the first one) from text into DER. */
@@ -328,49 +491,18 @@ EVP_PKEY *dp_cert_pubkey(const struct dp_cert *c)
 
 int dp_cert_pubkey_from_der(const uint8_t *der, size_t len, EVP_PKEY **out)
 {
-	/* id-ecPublicKey, prime256v1, brainpoolP256r1 (RFC 5480, RFC 5639) */
-	static const uint8_t ec_oid[] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01 };
-	static const uint8_t p256[] = { 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
-	static const uint8_t bp256[] = { 0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07 };
-	struct dp_tlv cert, tbs, t, alg, oid, curve;
-	struct dp_cursor c;
-	*out = NULL;
-	/* Certificate { TBSCertificate { [0] version, serial, signature, issuer, validity,
-	 * subject, SPKI, ... }, ... } */
-	if (dp_tlv_expect(der, len, 0x30, &cert) != DP_OK)
-		goto bad;
-	c = dp_cursor_make(cert.value, cert.len);
-	if (dp_tlv_next(&c, &tbs) != DP_OK || tbs.tag != 0x30)
-		goto bad;
-	c = dp_cursor_make(tbs.value, tbs.len);
-	if (dp_tlv_next(&c, &t) != DP_OK || (t.tag == 0xA0 && dp_tlv_next(&c, &t) != DP_OK))
-		goto bad;
-	for (int i = 0; i < 5; i++) {
-		if (dp_tlv_next(&c, &t) != DP_OK)
-			goto bad;
-	}
-	/* SubjectPublicKeyInfo { AlgorithmIdentifier { id-ecPublicKey, curve }, BIT STRING } */
-	c = dp_cursor_make(t.value, t.len);
-	if (t.tag != 0x30 || dp_tlv_next(&c, &alg) != DP_OK || alg.tag != 0x30 ||
-	    dp_tlv_next(&c, &t) != DP_OK || t.tag != 0x03 || t.len != 1 + DP_CURVE_POINT_BYTES ||
-	    t.value[0] != 0)
-		return dp_err_set(DP_ERR_CERT_PARSE, "SubjectPublicKeyInfo is not an EC point");
-	c = dp_cursor_make(alg.value, alg.len);
-	if (dp_tlv_next(&c, &oid) != DP_OK || dp_tlv_next(&c, &curve) != DP_OK ||
-	    oid.tag != 0x06 || oid.len != sizeof(ec_oid) ||
-	    memcmp(oid.value, ec_oid, sizeof(ec_oid)) != 0 || curve.tag != 0x06)
-		return dp_err_set(DP_ERR_CERT_CURVE, "SubjectPublicKeyInfo: not an EC key");
+	struct cert_tlvs t;
 	enum dp_curve cv;
-	if (curve.len == sizeof(p256) && memcmp(curve.value, p256, sizeof(p256)) == 0)
-		cv = DP_CURVE_NIST_P256;
-	else if (curve.len == sizeof(bp256) && memcmp(curve.value, bp256, sizeof(bp256)) == 0)
-		cv = DP_CURVE_BRAINPOOL_P256R1;
-	else
-		return dp_err_set(DP_ERR_CERT_CURVE, "SubjectPublicKeyInfo: another curve");
-	/* the import checks that the point is on the curve */
-	return dp_kdf_import_point(cv, t.value + 1, DP_CURVE_POINT_BYTES, out);
-bad:
-	return dp_err_set(DP_ERR_CERT_PARSE, "certificate DER: no SubjectPublicKeyInfo");
+	const uint8_t *pt;
+	int r;
+
+	*out = NULL;
+	if (read_tlvs(der, len, &t) != DP_OK)
+		return dp_err_set(DP_ERR_CERT_PARSE, "certificate DER: no SubjectPublicKeyInfo");
+	if ((r = spki_point(&t.spki, &cv, &pt)))
+		return r;
+	/* the import checks the encoding and that the point is on the curve */
+	return dp_kdf_import_point(cv, pt, DP_CURVE_POINT_BYTES, out);
 }
 
 enum dp_curve dp_cert_curve(const struct dp_cert *c)
@@ -655,12 +787,9 @@ int dp_cert_check_issued_by(const struct dp_cert *c, const struct dp_cert *issue
 	    memcmp(c->aki, issuer->ski, c->aki_len) != 0)
 		return dp_err_set(DP_ERR_CERT_ISSUER,
 				  "authorityKeyIdentifier does not name the issuer's key");
-	int v = X509_verify(c->x509, issuer->pkey);
-	if (v != 1) {
-		ERR_clear_error();
+	if (!signature_ok(c, issuer->pkey))
 		return dp_err_set(DP_ERR_CERT_SIGNATURE, "certificate signature does not verify "
 				  "with the issuer's key");
-	}
 	return DP_OK;
 }
 
@@ -1161,7 +1290,7 @@ static int eum_get(struct dp_ci_store *s, const uint8_t *der, size_t len, struct
 	}
 	pthread_mutex_unlock(&s->lock);
 
-	if ((r = dp_cert_from_der(der, len, &eum)) || (r = issuer_of(s, eum, &e)) ||
+	if ((r = dp_cert_from_der_nokey(der, len, &eum)) || (r = issuer_of(s, eum, &e)) ||
 	    (r = dp_cert_check_issued_by(eum, e->ci)) ||
 	    (r = dp_cert_check_role(eum, DP_CERT_EUM))) {
 		dp_cert_free(eum);
@@ -1201,7 +1330,7 @@ int dp_ci_store_verify_euicc(struct dp_ci_store *s, const uint8_t *euicc_der, si
 		goto out;
 
 	out->failed = DP_CERT_EUICC;
-	if ((r = dp_cert_from_der(euicc_der, euicc_len, &euicc)) ||
+	if ((r = dp_cert_from_der_nokey(euicc_der, euicc_len, &euicc)) ||
 	    (r = dp_cert_check_issued_by(euicc, eum)) || (r = dp_cert_check_time(euicc, at)) ||
 	    (r = dp_cert_check_role(euicc, DP_CERT_EUICC)) || (r = dp_cert_eid(euicc, out->eid)) ||
 	    (r = dp_cert_check_eid_range(eum, euicc, out->eid)))

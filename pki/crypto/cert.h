@@ -56,6 +56,15 @@ struct dp_cert;
 /* Exactly one DER certificate (trailing bytes are an error), X.509 v3, EC key on P-256 or
  * brainpoolP256r1, signed with ecdsa-with-SHA256. DP_ERR_CERT_PARSE / DP_ERR_CERT_CURVE. */
 int dp_cert_from_der(const uint8_t *der, size_t len, struct dp_cert **out) DP_WUR;
+/* The same checks and results as dp_cert_from_der, parsed without OpenSSL 3.0's key
+ * decoder (whose set-up is ~1.3 M instructions, most of a certificate parse): the public
+ * key is imported from the SubjectPublicKeyInfo's point (on-curve checked), and the X509
+ * object is decoded in a library context without providers, so dp_cert_x509 of such a
+ * certificate carries no key (X509_get0_pubkey is NULL, X509_verify fails): use it for
+ * the checks below and dp_cert_pubkey, not for TLS. A certificate not in the RSP form
+ * (strict DER, named P-256/brainpoolP256r1 curve, uncompressed point) is parsed exactly as
+ * by dp_cert_from_der. dp_ci_store_verify_euicc parses CERT.EUM and CERT.EUICC this way. */
+int dp_cert_from_der_nokey(const uint8_t *der, size_t len, struct dp_cert **out) DP_WUR;
 /* The first CERTIFICATE block of PEM text. */
 int dp_cert_from_pem(const char *pem, size_t len, struct dp_cert **out) DP_WUR;
 /* A file holding PEM or DER. */
@@ -91,7 +100,9 @@ int dp_cert_check_role(const struct dp_cert *cert, enum dp_cert_role role) DP_WU
 /* notBefore <= at <= notAfter: DP_ERR_CERT_NOT_YET_VALID / DP_ERR_CERT_EXPIRED. */
 int dp_cert_check_time(const struct dp_cert *cert, time_t at) DP_WUR;
 /* cert's AKI equals issuer's SKI (DP_ERR_CERT_ISSUER) and issuer's key verifies cert's
- * signature (DP_ERR_CERT_SIGNATURE). */
+ * signature (DP_ERR_CERT_SIGNATURE): ECDSA/SHA-256 over the TBSCertificate bytes as
+ * received, with the checks of X509_verify (signatureAlgorithm equal to the TBS signature
+ * field, no unused bits); X509_verify itself for a certificate that is not strict DER. */
 int dp_cert_check_issued_by(const struct dp_cert *cert, const struct dp_cert *issuer) DP_WUR;
 /* eid lies in the EUM's permitted range: the permitted-EINs extension (any listed prefix)
  * and/or the nameConstraints permitted directoryNames (serialNumber is a prefix of the EID,

@@ -1,8 +1,11 @@
 /* Fuzz target: certificate loading from DER or PEM bytes (dp_cert_from_der/_from_pem) and
- * every getter and single-certificate check on what loads. */
+ * every getter and single-certificate check on what loads; the key-less parse
+ * (dp_cert_from_der_nokey) must give the same verdicts as dp_cert_from_der. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "pki/crypto/cert.h"
 
@@ -31,11 +34,20 @@ static void exercise(struct dp_cert *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct dp_cert *c = NULL;
-	if (dp_cert_from_der(data, size, &c) == DP_OK) {
+	struct dp_cert *c = NULL, *k = NULL;
+	int r = dp_cert_from_der(data, size, &c);
+	if (dp_cert_from_der_nokey(data, size, &k) != r)
+		abort(); /* the two parses disagree */
+	if (r == DP_OK) {
 		exercise(c);
+		exercise(k);
+		if (dp_cert_check_issued_by(c, c) != dp_cert_check_issued_by(k, k) ||
+		    dp_cert_check_role(c, DP_CERT_EUICC) != dp_cert_check_role(k, DP_CERT_EUICC) ||
+		    EVP_PKEY_eq(dp_cert_pubkey(c), dp_cert_pubkey(k)) != 1)
+			abort();
 		dp_cert_free(c);
-	} else if (c != NULL) {
+		dp_cert_free(k);
+	} else if (c != NULL || k != NULL) {
 		abort(); /* no result on failure */
 	}
 	if (dp_cert_from_pem((const char *)data, size, &c) == DP_OK) {

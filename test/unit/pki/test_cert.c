@@ -1039,6 +1039,183 @@ static void test_pubkey_from_der(void **state)
 	ERR_clear_error();
 }
 
+/* ---- dp_cert_from_der_nokey: the same verdicts and results as dp_cert_from_der ---- */
+
+/* Parses der both ways; returns the common result and, when both load, checks that every
+ * getter and check agrees and that each checks issued_by the same against issuer (NULL: no
+ * issuer check); *issued gets that verdict. */
+static int both_ways(const uint8_t *der, size_t len, const struct dp_cert *issuer, int *issued)
+{
+	struct dp_cert *a = NULL, *b = NULL;
+	int ra = dp_cert_from_der(der, len, &a);
+	int rb = dp_cert_from_der_nokey(der, len, &b);
+	if (ra != rb)
+		fail_msg("dp_cert_from_der %s, dp_cert_from_der_nokey %s", dp_errname(ra),
+			 dp_errname(rb));
+	if (ra != DP_OK) {
+		assert_null(a);
+		assert_null(b);
+		return ra;
+	}
+	char sa[256], sb[256], ea[DP_CERT_EID_DIGITS + 1] = "", eb[DP_CERT_EID_DIGITS + 1] = "";
+	const uint8_t *ka, *kb;
+	size_t la, lb;
+	assert_int_equal(dp_cert_curve(a), dp_cert_curve(b));
+	assert_int_equal(EVP_PKEY_eq(dp_cert_pubkey(a), dp_cert_pubkey(b)), 1);
+	dp_cert_subject(a, sa, sizeof(sa));
+	dp_cert_subject(b, sb, sizeof(sb));
+	assert_string_equal(sa, sb);
+	assert_int_equal(dp_cert_ski(a, &ka, &la), dp_cert_ski(b, &kb, &lb));
+	assert_int_equal(dp_cert_aki(a, &ka, &la), dp_cert_aki(b, &kb, &lb));
+	for (enum dp_cert_role r = DP_CERT_ANY; r <= DP_CERT_OPERATOR; r++)
+		assert_int_equal(dp_cert_check_role(a, r), dp_cert_check_role(b, r));
+	assert_int_equal(dp_cert_eid(a, ea), dp_cert_eid(b, eb));
+	assert_string_equal(ea, eb);
+	assert_int_equal(dp_cert_check_time(a, pki_date("2026-10-01")),
+			 dp_cert_check_time(b, pki_date("2026-10-01")));
+	assert_int_equal(dp_cert_check_time(a, pki_date("2090-01-01")),
+			 dp_cert_check_time(b, pki_date("2090-01-01")));
+	if (issuer != NULL) {
+		*issued = dp_cert_check_issued_by(a, issuer);
+		assert_int_equal(dp_cert_check_issued_by(b, issuer), *issued);
+		if (*issued == DP_OK)
+			assert_int_equal(dp_cert_check_eid_range(issuer, a, ea),
+					 dp_cert_check_eid_range(issuer, b, eb));
+	}
+	dp_cert_free(a);
+	dp_cert_free(b);
+	ERR_clear_error();
+	return DP_OK;
+}
+
+/* Position of the n-th (0-based) occurrence of pat in d, or fails. */
+static size_t find_nth(const struct dp_buf *d, const uint8_t *pat, size_t n, size_t nth)
+{
+	for (size_t at = 0; at + n <= d->len; at++)
+		if (memcmp(d->data + at, pat, n) == 0 && nth-- == 0)
+			return at;
+	fail_msg("pattern not found");
+	return 0;
+}
+
+static void test_nokey_parse(void **state)
+{
+	static const char *const files[] = {
+		"CertificateIssuer/CERT_CI_ECDSA_NIST.der", "CertificateIssuer/CERT_CI_ECDSA_BRP.der",
+		"EUM/CERT_EUM_ECDSA_NIST.der", "EUM/CERT_EUM_ECDSA_BRP.der",
+		"eUICC/CERT_EUICC_ECDSA_NIST.der", "eUICC/CERT_EUICC_ECDSA_BRP.der",
+		"DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der", "DPauth/CERT_S_SM_DPauth_ECDSA_BRP.der",
+		"DPpb/CERT_S_SM_DPpb_ECDSA_NIST.der", "DPpb/CERT_S_SM_DPpb_ECDSA_BRP.der",
+		"DPtls/CERT_S_SM_DP_VARO_TLS_NIST.der", "DPtls/CERT_S_SM_DP_VARO_TLS_BRP.der",
+		"DPauth/CERT_S_SM_DP2auth_ECDSA_NIST.der", "DPtls/CERT_S_SM_DP8_TLS.der",
+	};
+	/* index of each file's issuer in files (-1: none; a CI has no authorityKeyIdentifier) */
+	static const int issuer_of_file[] = { -1, -1, 0, 1, 2, 3, 0, 1, 0, 1, 0, 1, 0, 0 };
+	struct dp_cert *certs[sizeof(files) / sizeof(files[0])];
+	int issued;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		certs[i] = pki_sgp26_cert(files[i]);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		size_t n;
+		const uint8_t *d = dp_cert_der(certs[i], &n);
+		const struct dp_cert *iss = issuer_of_file[i] < 0 ? NULL : certs[issuer_of_file[i]];
+		issued = DP_OK;
+		assert_int_equal(both_ways(d, n, iss, &issued), DP_OK);
+		if (issued != DP_OK)
+			fail_msg("%s: %s (%s)", files[i], dp_errname(issued), dp_err_detail());
+		/* with the other curve's CI: refused the same way (AKI) */
+		const struct dp_cert *other =
+		    certs[dp_cert_curve(certs[i]) == DP_CURVE_NIST_P256 ? 1 : 0];
+		assert_int_equal(both_ways(d, n, other, &issued), DP_OK);
+		if (i > 1)
+			assert_int_equal(issued, DP_ERR_CERT_ISSUER);
+		/* the key-less parse really is key-less: the X509 object carries no key */
+		struct dp_cert *b = NULL;
+		assert_int_equal(dp_cert_from_der_nokey(d, n, &b), DP_OK);
+		assert_null(X509_get0_pubkey(dp_cert_x509(b)));
+		ERR_clear_error();
+		dp_cert_free(b);
+	}
+
+	/* PK.EUICC of the key-less parse verifies what SK.EUICC signs */
+	struct dp_buf der;
+	struct dp_cert *b = NULL;
+	dp_test_read_file(dp_test_shared("sgp26/eUICC/CERT_EUICC_ECDSA_NIST.der"), &der);
+	EVP_PKEY *sk = pki_sgp26_key("eUICC/SK_EUICC_ECDSA_NIST.pem");
+	uint8_t msg[] = "euiccSigned1", sig[64];
+	assert_int_equal(dp_ecdsa_sign(sk, msg, sizeof(msg), sig), 0);
+	assert_int_equal(dp_cert_from_der_nokey(der.data, der.len, &b), DP_OK);
+	assert_int_equal(dp_ecdsa_verify(dp_cert_pubkey(b), msg, sizeof(msg), sig, 64), 0);
+	dp_cert_free(b);
+	EVP_PKEY_free(sk);
+
+	/* changed copies of CERT.EUICC (NIST) against CERT.EUM (NIST) */
+	const struct dp_cert *eum = certs[2];
+	static const uint8_t sha256_oid[] = { 0x06, 0x08, 0x2A, 0x86, 0x48,
+					      0xCE, 0x3D, 0x04, 0x03, 0x02 };
+	static const uint8_t p256_oid[] = { 0x06, 0x08, 0x2A, 0x86, 0x48,
+					    0xCE, 0x3D, 0x03, 0x01, 0x07 };
+	struct dp_buf m;
+	dp_buf_init(&m, der.len + 16);
+#define MUTANT() (dp_buf_reset(&m), dp_buf_append(&m, der.data, der.len))
+	/* the TBS signature field says ecdsa-with-SHA384, the outer one SHA256 */
+	assert_int_equal(MUTANT(), 0);
+	m.data[find_nth(&m, sha256_oid, sizeof(sha256_oid), 0) + 9] = 0x03;
+	assert_int_equal(both_ways(m.data, m.len, eum, &issued), DP_OK);
+	assert_int_equal(issued, DP_ERR_CERT_SIGNATURE);
+	/* the outer signatureAlgorithm says SHA384: refused at parse, both ways */
+	assert_int_equal(MUTANT(), 0);
+	m.data[find_nth(&m, sha256_oid, sizeof(sha256_oid), 1) + 9] = 0x03;
+	assert_int_equal(both_ways(m.data, m.len, eum, &issued), DP_ERR_CERT_CURVE);
+	/* unused bits in the signature BIT STRING (03 len 00 after the outer algorithm) */
+	assert_int_equal(MUTANT(), 0);
+	size_t bits = find_nth(&m, sha256_oid, sizeof(sha256_oid), 1) + sizeof(sha256_oid);
+	assert_int_equal(m.data[bits], 0x03);
+	assert_int_equal(m.data[bits + 2], 0x00);
+	m.data[bits + 2] = 0x01;
+	assert_int_equal(both_ways(m.data, m.len, eum, &issued), DP_OK);
+	assert_int_equal(issued, DP_ERR_CERT_SIGNATURE);
+	/* a changed signed byte (in the serial number) */
+	assert_int_equal(MUTANT(), 0);
+	assert_int_equal(m.data[13], 0x02); /* serialNumber INTEGER, after the version */
+	m.data[16] ^= 0x01;
+	assert_int_equal(both_ways(m.data, m.len, eum, &issued), DP_OK);
+	assert_int_equal(issued, DP_ERR_CERT_SIGNATURE);
+	/* a point off the curve, and a curve we do not serve: the same refusal both ways */
+	assert_int_equal(MUTANT(), 0);
+	size_t curve_at = find_nth(&m, p256_oid, sizeof(p256_oid), 0);
+	m.data[curve_at + sizeof(p256_oid) + 2 + 1 + 64] ^= 0x01; /* BIT STRING hdr, 00, 04|X|Y */
+	assert_int_not_equal(both_ways(m.data, m.len, eum, &issued), DP_OK);
+	assert_int_equal(MUTANT(), 0);
+	m.data[curve_at + sizeof(p256_oid) - 1] = 0x08;
+	assert_int_not_equal(both_ways(m.data, m.len, eum, &issued), DP_OK);
+	/* an outer length in a longer form than DER allows: not strict DER, so OpenSSL's
+	 * d2i_X509 and X509_verify judge it, for both */
+	assert_int_equal(der.data[0], 0x30);
+	assert_int_equal(der.data[1], 0x82);
+	dp_buf_reset(&m);
+	assert_int_equal(dp_buf_append(&m, (const uint8_t *)"\x30\x83\x00", 3), 0);
+	assert_int_equal(dp_buf_append(&m, der.data + 2, der.len - 2), 0);
+	int r = both_ways(m.data, m.len, eum, &issued);
+	assert_true(r == DP_ERR_CERT_PARSE || (r == DP_OK && issued == DP_OK));
+	/* every truncation and every single-byte change in the first 40 bytes */
+	for (size_t cut = 0; cut < der.len; cut += 5)
+		assert_int_not_equal(both_ways(der.data, cut, eum, &issued), DP_OK);
+	for (size_t at = 0; at < 40; at++) {
+		assert_int_equal(MUTANT(), 0);
+		m.data[at] ^= 0x5A;
+		if (both_ways(m.data, m.len, eum, &issued) == DP_OK)
+			assert_int_not_equal(issued, DP_OK);
+	}
+#undef MUTANT
+	dp_buf_deinit(&m);
+	dp_buf_deinit(&der);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		dp_cert_free(certs[i]);
+	ERR_clear_error();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1052,6 +1229,7 @@ int main(void)
 		cmocka_unit_test(test_threads_share_the_store),
 		cmocka_unit_test(test_no_key_material_in_logs),
 		cmocka_unit_test(test_pubkey_from_der),
+		cmocka_unit_test(test_nokey_parse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
