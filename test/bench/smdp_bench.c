@@ -20,6 +20,7 @@
 #include "pki/asn1/asn1.h"
 #include "pki/base/log.h"
 #include "test/bench/bench.h"
+#include "test/euicc/pe_memo.h"
 
 #define EXIT_USAGE  2
 #define THREADS_MAX 1024
@@ -44,6 +45,9 @@ static const char usage[] =
     "  --hold H             first open H sessions up to authenticateClient, report the\n"
     "                       server's RSS with them open, then cancel them (postponed)\n"
     "  --work-dir DIR       where device certificates go (default: a temp folder)\n"
+    "  --decode-every-pe    the eUICCs decode every profile element of every package;\n"
+    "                       by default a PE whose exact bytes already passed in this\n"
+    "                       process is not decoded again (test/euicc/pe_memo.h)\n"
     "\n"
     "run prints a report and ends with one line 'summary: key=value ...'.\n";
 
@@ -257,6 +261,7 @@ struct run_opts {
 	const char *pki_dir;
 	const char *work_dir;
 	bool fresh;
+	bool decode_every_pe;
 	long server_pid;
 	double floor_us;
 	size_t concurrency, hold;
@@ -309,6 +314,15 @@ static void report(const struct run_opts *o, struct dp_bench_stats *all, unsigne
 	}
 	printf("client         %.2f CPU s, %.3f ms per download (eUICC + LPA + TLS)\n", client_cpu,
 	       client_cpu * per);
+	struct dp_euicc_pe_memo_stats ms;
+	dp_euicc_pe_memo_stats(&ms);
+	if (o->decode_every_pe)
+		printf("client         every profile element decoded (--decode-every-pe)\n");
+	else
+		printf("client         profile elements: %llu decoded, %llu from the memo "
+		       "(%zu held, %zu bytes)\n",
+		       (unsigned long long)ms.decodes, (unsigned long long)ms.hits, ms.entries,
+		       ms.bytes);
 	printf("load average   %.2f %.2f %.2f before, %.2f %.2f %.2f after (%ld CPUs)\n", la0[0],
 	       la0[1], la0[2], la1[0], la1[1], la1[2], sysconf(_SC_NPROCESSORS_ONLN));
 	/* the one line scripts read */
@@ -348,6 +362,8 @@ static int run(const struct run_opts *o)
 	snprintf(work, sizeof(work), "%s", own_work ? "/tmp/smdp-bench-XXXXXX" : o->work_dir);
 	if (own_work && mkdtemp(work) == NULL)
 		return dp_err_set(DP_ERR_IO, "mkdtemp %s", work);
+	/* the same package in every download: its PEs are checked once (pe_memo.h) */
+	dp_euicc_pe_memo_enable(!o->decode_every_pe);
 	int r = dp_bench_pki_load(o->pki_dir, work, &pki);
 	if (r)
 		goto out;
@@ -413,6 +429,7 @@ out:
 	free(w);
 	dp_bench_stats_deinit(&all);
 	dp_bench_pki_deinit(&pki);
+	dp_euicc_pe_memo_enable(false);
 	if (own_work)
 		nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return r;
@@ -442,7 +459,8 @@ int main(int argc, char **argv)
 		O_PID,
 		O_FLOOR,
 		O_HOLD,
-		O_WORK
+		O_WORK,
+		O_EVERY_PE
 	};
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, O_DB},
@@ -457,6 +475,7 @@ int main(int argc, char **argv)
 	    {"floor-us", required_argument, NULL, O_FLOOR},
 	    {"hold", required_argument, NULL, O_HOLD},
 	    {"work-dir", required_argument, NULL, O_WORK},
+	    {"decode-every-pe", no_argument, NULL, O_EVERY_PE},
 	    {"count", required_argument, NULL, 'n'},
 	    {"concurrency", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
@@ -494,6 +513,7 @@ int main(int argc, char **argv)
 		case O_PKI: ro.pki_dir = optarg; break;
 		case O_FRESH: ro.fresh = true; break;
 		case O_WORK: ro.work_dir = optarg; break;
+		case O_EVERY_PE: ro.decode_every_pe = true; break;
 		case O_PID: ro.server_pid = atol(optarg); break;
 		case O_FLOOR: ro.floor_us = atof(optarg); break;
 		case O_HOLD:
