@@ -276,6 +276,20 @@ static int col_fixed(sqlite3_stmt *st, int i, void *out, size_t cap, size_t *len
 	return DP_OK;
 }
 
+/* Transaction control as cached prepared statements: parsed once per connection, not at
+ * every call as sqlite3_exec would (a download runs a handful of transactions). PRAGMAs
+ * stay with exec: SQLite applies a PRAGMA when it prepares it, not when it steps it. */
+static const char sql_begin_immediate[] = "BEGIN IMMEDIATE";
+static const char sql_begin_deferred[] = "BEGIN";
+static const char sql_commit[] = "COMMIT";
+
+static int run(struct dp_db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int r = prep(db, sql, &st);
+	return r ? r : step_done(db, st, sql);
+}
+
 static bool in_batch(struct dp_db *db)
 {
 	return batch_db == db;
@@ -286,7 +300,7 @@ static int begin(struct dp_db *db)
 	if (in_batch(db))
 		return db->batch_error;
 	pthread_mutex_lock(&db->lock);
-	int r = exec(db, "BEGIN IMMEDIATE");
+	int r = run(db, sql_begin_immediate);
 	if (r)
 		pthread_mutex_unlock(&db->lock);
 	return r;
@@ -296,7 +310,7 @@ static int begin(struct dp_db *db)
 static int commit_or_rollback(struct dp_db *db, int r)
 {
 	if (r == DP_OK)
-		r = exec(db, "COMMIT");
+		r = run(db, sql_commit);
 	if (r != DP_OK) {
 		/* keep the error detail of the failure, not of the rollback */
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
@@ -329,7 +343,7 @@ static int begin_unsynced(struct dp_db *db)
 	pthread_mutex_lock(&db->lock);
 	int r = exec(db, "PRAGMA synchronous=NORMAL");
 	if (r == DP_OK) {
-		r = exec(db, "BEGIN IMMEDIATE");
+		r = run(db, sql_begin_immediate);
 		if (r)
 			(void)exec(db, "PRAGMA synchronous=FULL");
 	}
@@ -361,7 +375,7 @@ static int begin_read(struct dp_db *db)
 	if (in_batch(db))
 		return db->batch_error;
 	pthread_mutex_lock(&db->lock);
-	int r = exec(db, "BEGIN");
+	int r = run(db, sql_begin_deferred);
 	if (r)
 		pthread_mutex_unlock(&db->lock);
 	return r;
