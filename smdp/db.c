@@ -743,10 +743,14 @@ out:
 }
 
 /* the package from its own table (schema 5); length() reads only the record header */
-#define PROFILE_COLS \
+/* The profile columns, with column 10 the package or NULL: a reader that does not want
+ * the package must not have SQLite read its overflow pages and copy it (12 KB and more). */
+#define PROFILE_COLS_WITH(package) \
 	"id, iccid, profile_type, owner, state, eid, profile_class, ppr, updated_at, metadata, " \
-	"(SELECT package FROM packages WHERE profile_id = profiles.id), ppk, " \
+	package ", ppk, " \
 	"(SELECT length(package) FROM packages WHERE profile_id = profiles.id), isdp_aid"
+#define PROFILE_COLS PROFILE_COLS_WITH("(SELECT package FROM packages WHERE profile_id = profiles.id)")
+#define PROFILE_COLS_NO_PACKAGE PROFILE_COLS_WITH("NULL")
 
 static int read_profile(sqlite3_stmt *st, bool with_blobs, bool with_package,
 			struct dp_db_profile *out)
@@ -782,14 +786,16 @@ static int read_profile(sqlite3_stmt *st, bool with_blobs, bool with_package,
 	return r;
 }
 
-static int profile_query(struct dp_db *db, const char *q, const char *iccid, int64_t id,
-			 bool with_package, struct dp_db_profile *out)
+/* q_package selects the package, q_bare does not; the same columns otherwise. */
+static int profile_query(struct dp_db *db, const char *q_package, const char *q_bare,
+			 const char *iccid, int64_t id, bool with_package,
+			 struct dp_db_profile *out)
 {
 	sqlite3_stmt *st;
 	int r = begin_read(db);
 	if (r)
 		return r;
-	r = prep(db, q, &st);
+	r = prep(db, with_package ? q_package : q_bare, &st);
 	if (r)
 		goto out;
 	if (iccid != NULL)
@@ -813,21 +819,24 @@ int dp_db_profile_get(struct dp_db *db, const char *iccid, bool with_package,
 		      struct dp_db_profile *out)
 {
 	static const char q[] = "SELECT " PROFILE_COLS " FROM profiles WHERE iccid = ?1";
-	return profile_query(db, q, iccid, 0, with_package, out);
+	static const char q_bare[] =
+		"SELECT " PROFILE_COLS_NO_PACKAGE " FROM profiles WHERE iccid = ?1";
+	return profile_query(db, q, q_bare, iccid, 0, with_package, out);
 }
 
 int dp_db_profile_get_by_id(struct dp_db *db, int64_t id, bool with_package,
 			    struct dp_db_profile *out)
 {
 	static const char q[] = "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?1";
-	return profile_query(db, q, NULL, id, with_package, out);
+	static const char q_bare[] = "SELECT " PROFILE_COLS_NO_PACKAGE " FROM profiles WHERE id = ?1";
+	return profile_query(db, q, q_bare, NULL, id, with_package, out);
 }
 
 int dp_db_profile_list(struct dp_db *db, const struct dp_db_profile_filter *f,
 		       dp_db_profile_cb cb, void *ctx)
 {
 	static const char q[] =
-		"SELECT " PROFILE_COLS " FROM profiles WHERE (?1 IS NULL OR state = ?1)"
+		"SELECT " PROFILE_COLS_NO_PACKAGE " FROM profiles WHERE (?1 IS NULL OR state = ?1)"
 		" AND (?2 IS NULL OR profile_type = ?2) AND (?3 IS NULL OR owner = ?3)"
 		" ORDER BY iccid";
 	sqlite3_stmt *st;
@@ -1276,11 +1285,13 @@ out:
 	return end_unsynced(db, r);
 }
 
-#define SESSION_COLS \
+/* The session columns, with column 18 the BPP or NULL (see PROFILE_COLS_WITH). */
+#define SESSION_COLS_WITH(bpp) \
 	"tid, stage, created_at, expires_at, smdp_address, server_challenge, euicc_challenge, " \
 	"ci_ski, eid, euicc_cert, eum_cert, order_id, profile_id, cc_required, smdp_signed2, " \
-	"smdp_signature2, otpk_euicc, otsk_dp, " \
-	"(SELECT bpp FROM session_bpps WHERE session_bpps.tid = sessions.tid), end_reason"
+	"smdp_signature2, otpk_euicc, otsk_dp, " bpp ", end_reason"
+#define SESSION_COLS \
+	SESSION_COLS_WITH("(SELECT bpp FROM session_bpps WHERE session_bpps.tid = sessions.tid)")
 
 static int read_session(sqlite3_stmt *st, bool with_blobs, struct dp_db_session *s)
 {
@@ -1318,15 +1329,17 @@ static int read_session(sqlite3_stmt *st, bool with_blobs, struct dp_db_session 
 	return r;
 }
 
-int dp_db_session_get(struct dp_db *db, const uint8_t *tid, size_t tid_len,
-		      struct dp_db_session *out)
+static int session_get(struct dp_db *db, const uint8_t *tid, size_t tid_len, bool with_bpp,
+		       struct dp_db_session *out)
 {
 	static const char q[] = "SELECT " SESSION_COLS " FROM sessions WHERE tid = ?1";
+	static const char q_bare[] =
+		"SELECT " SESSION_COLS_WITH("NULL") " FROM sessions WHERE tid = ?1";
 	sqlite3_stmt *st;
 	int r = begin_read(db);
 	if (r)
 		return r;
-	r = prep(db, q, &st);
+	r = prep(db, with_bpp ? q : q_bare, &st);
 	if (r)
 		goto out;
 	bind_blob(st, 1, tid, tid_len);
@@ -1340,6 +1353,19 @@ int dp_db_session_get(struct dp_db *db, const uint8_t *tid, size_t tid_len,
 	sqlite3_reset(st);
 out:
 	return end(db, r);
+}
+
+int dp_db_session_get(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+		      struct dp_db_session *out)
+{
+	return session_get(db, tid, tid_len, true, out);
+}
+
+int dp_db_session_get_without_bpp(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+				  struct dp_db_session *out)
+{
+	dp_buf_reset(&out->bpp);
+	return session_get(db, tid, tid_len, false, out);
 }
 
 /* The stage and expiry of a session inside a transaction. */

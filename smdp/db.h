@@ -233,6 +233,10 @@ int dp_db_session_add(struct dp_db *db, const struct dp_db_session *s) DP_WUR;
 /* Loads a session, whatever its stage or expiry (the caller decides). DP_ERR_NOT_FOUND. */
 int dp_db_session_get(struct dp_db *db, const uint8_t *tid, size_t tid_len,
 		      struct dp_db_session *out) DP_WUR;
+/* The same without the BPP (out->bpp left empty): for callers that never send it again,
+ * so that its bytes are not read and copied. */
+int dp_db_session_get_without_bpp(struct dp_db *db, const uint8_t *tid, size_t tid_len,
+				  struct dp_db_session *out) DP_WUR;
 
 /* authenticateClient's binding, all in one transaction: the session must be INITIATED and
  * not expired at `now`; the order open; a counted attempt (attempts + 1 <= max_attempts,

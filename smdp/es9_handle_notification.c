@@ -93,7 +93,7 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 		goto out;
 	}
 	dp_es9_reply_tid(rp, tid.value, tid.len);
-	r = dp_db_session_get(smdp->db, tid.value, tid.len, &s);
+	r = dp_db_session_get_without_bpp(smdp->db, tid.value, tid.len, &s);
 	if (r == DP_ERR_NOT_FOUND) {
 		/* the session is gone (cleaned up long ago, or never ours): nothing to verify it
 		 * with; the LPA may drop the notification */

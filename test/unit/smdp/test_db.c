@@ -164,6 +164,25 @@ static void import_and_duplicate(void **state)
 	assert_int_equal(p.metadata.len, 3);
 	assert_false(p.has_ppk);
 	dp_db_profile_deinit(&p);
+	/* without the package: the same row, its length, not its bytes */
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get(f->db, iccid, false, &p), 0);
+	assert_string_equal(p.iccid, iccid);
+	assert_int_equal(p.package.len, 0);
+	assert_int_equal(p.package_len, 5);
+	assert_int_equal(p.metadata.len, 3);
+	int64_t pid = p.id;
+	dp_db_profile_deinit(&p);
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get_by_id(f->db, pid, false, &p), 0);
+	assert_string_equal(p.iccid, iccid);
+	assert_int_equal(p.package.len, 0);
+	assert_int_equal(p.package_len, 5);
+	dp_db_profile_deinit(&p);
+	dp_db_profile_init(&p);
+	assert_int_equal(dp_db_profile_get_by_id(f->db, pid, true, &p), 0);
+	assert_int_equal(p.package.len, 5);
+	dp_db_profile_deinit(&p);
 
 	/* the same ICCID again: refused, naming it */
 	static const uint8_t x[] = {1};
@@ -615,6 +634,28 @@ static void session_lifecycle(void **state)
 	assert_true(g.bound);
 	assert_int_equal(g.bpp.len, 3);
 	dp_db_session_deinit(&g);
+	/* the same row without the BPP: everything else as read with it */
+	struct dp_db_session full, bare;
+	dp_db_session_init(&full);
+	dp_db_session_init(&bare);
+	assert_int_equal(dp_buf_append(&bare.bpp, "stale", 5), 0);
+	assert_int_equal(dp_db_session_get(f->db, s.tid, s.tid_len, &full), 0);
+	assert_int_equal(dp_db_session_get_without_bpp(f->db, s.tid, s.tid_len, &bare), 0);
+	assert_int_equal(bare.bpp.len, 0);
+	assert_int_equal(bare.stage, full.stage);
+	assert_true(bare.bound);
+	assert_memory_equal(bare.otpk_euicc, full.otpk_euicc, sizeof(full.otpk_euicc));
+	assert_int_equal(bare.profile_id, full.profile_id);
+	assert_int_equal(bare.order_id, full.order_id);
+	assert_string_equal(bare.eid, full.eid);
+	assert_bytes_equal(bare.euicc_cert.data, bare.euicc_cert.len, full.euicc_cert.data,
+			   full.euicc_cert.len);
+	assert_bytes_equal(bare.smdp_signed2.data, bare.smdp_signed2.len, full.smdp_signed2.data,
+			   full.smdp_signed2.len);
+	dp_db_session_deinit(&full);
+	dp_db_session_deinit(&bare);
+	assert_int_equal(dp_db_session_get_without_bpp(f->db, (const uint8_t *)"none", 4, &g),
+			 DP_ERR_NOT_FOUND);
 	/* a re-binding in the same session (a new otPK) keeps the profile Downloaded */
 	bind(f, &s);
 	assert_int_equal(state_of(f, a, NULL), DP_PROFILE_DOWNLOADED);
