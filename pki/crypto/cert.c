@@ -31,7 +31,7 @@ struct dp_cert {
 	atomic_int refs;        /* the EUM cache shares certificates */
 	X509 *x509;
 	EVP_PKEY *pkey;         /* borrowed from x509, or owned when own_pkey */
-	bool own_pkey;          /* parsed by cert_parse_fast: the key came from the DER */
+	bool own_pkey;          /* key-less parse (cert_parse, fast): our import of the SPKI point */
 	uint8_t *der;
 	size_t der_len;
 	/* The signature as our own verification reads it from the DER (sig_shape, see
