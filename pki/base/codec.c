@@ -120,53 +120,63 @@ int dp_b64_encode(const uint8_t *in, size_t n, struct dp_buf *out)
 	return DP_OK;
 }
 
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+/* The decode table: 0-63 a symbol's value, B64_PAD '=', B64_SPACE the whitespace
+ * DP_B64_SKIP_SPACE allows, B64_BAD anything else. Built by the preprocessor, so it is
+ * read-only data and needs no set-up. */
+enum { B64_PAD = 64, B64_SPACE = 65, B64_BAD = 255 };
+#define B64V(c)                                                                            \
+	((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                            \
+	 : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                       \
+	 : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                       \
+	 : (c) == '+'               ? 62                                                   \
+	 : (c) == '/'               ? 63                                                   \
+	 : (c) == '='               ? B64_PAD                                              \
+	 : (c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n' ? B64_SPACE             \
+								   : B64_BAD)
+/* cast: clang checks the arms not taken against uint8_t too */
+#define B64V1(c) (uint8_t)(B64V(c))
+#define B64V4(c) B64V1(c), B64V1((c) + 1), B64V1((c) + 2), B64V1((c) + 3)
+#define B64V16(c) B64V4(c), B64V4((c) + 4), B64V4((c) + 8), B64V4((c) + 12)
+#define B64V64(c) B64V16(c), B64V16((c) + 16), B64V16((c) + 32), B64V16((c) + 48)
+static const uint8_t b64_dec[256] = { B64V64(0), B64V64(64), B64V64(128), B64V64(192) };
+#undef B64V64
+#undef B64V16
+#undef B64V4
+#undef B64V1
+#undef B64V
 
 int dp_b64_decode(const char *in, size_t n, unsigned flags, struct dp_buf *out)
 {
+	const unsigned char *s = (const unsigned char *)in;
 	/* First pass: validate and count significant characters, so that nothing is
 	 * appended to out on error. */
 	size_t sig = 0, pad = 0;
 	size_t last_sym = 0; /* offset of the last alphabet character */
-	for (size_t i = 0; i < n; i++) {
-		char c = in[i];
-		if (is_space(c)) {
-			if (!(flags & DP_B64_SKIP_SPACE))
-				return dp_err_set(DP_ERR_B64_CHAR,
-						  "whitespace 0x%02X at offset %zu",
-						  (unsigned char)c, i);
-			continue;
-		}
-		if (c == '=') {
+	bool spaces = false;
+	size_t i = 0;
+	while (i < n && b64_dec[s[i]] < 64) /* the run of symbols before any '=' or space */
+		i++;
+	if (i > 0) {
+		last_sym = i - 1;
+		sig = i;
+	}
+	for (; i < n; i++) {
+		uint8_t v = b64_dec[s[i]];
+		if (v < 64) {
+			if (pad > 0)
+				return dp_err_set(DP_ERR_B64_PADDING,
+						  "data after '=' at offset %zu", i);
+			last_sym = i;
+			sig++;
+		} else if (v == B64_PAD) {
 			pad++;
 			sig++;
-			continue;
+		} else if (v == B64_SPACE && (flags & DP_B64_SKIP_SPACE)) {
+			spaces = true;
+		} else {
+			return dp_err_set(DP_ERR_B64_CHAR, "%s 0x%02X at offset %zu",
+					  v == B64_SPACE ? "whitespace" : "character", s[i], i);
 		}
-		if (b64_value(c) < 0)
-			return dp_err_set(DP_ERR_B64_CHAR, "character 0x%02X at offset %zu",
-					  (unsigned char)c, i);
-		if (pad > 0)
-			return dp_err_set(DP_ERR_B64_PADDING, "data after '=' at offset %zu", i);
-		last_sym = i;
-		sig++;
 	}
 	if (sig % 4 != 0)
 		return dp_err_set(DP_ERR_B64_LENGTH, "%zu base64 characters", sig);
@@ -175,7 +185,7 @@ int dp_b64_decode(const char *in, size_t n, unsigned flags, struct dp_buf *out)
 	if (sig == 0)
 		return DP_OK;
 	/* Canonical form: the bits dropped by the padding must be zero. */
-	int lv = b64_value(in[last_sym]);
+	unsigned lv = b64_dec[s[last_sym]];
 	if ((pad == 1 && (lv & 3) != 0) || (pad == 2 && (lv & 15) != 0))
 		return dp_err_set(DP_ERR_B64_PADDING, "non-zero bits before the padding");
 
@@ -184,14 +194,36 @@ int dp_b64_decode(const char *in, size_t n, unsigned flags, struct dp_buf *out)
 	if (r)
 		return r;
 	uint8_t *o = out->data + out->len;
+	size_t j = 0;
+	if (!spaces) {
+		/* the common case, checked above: whole groups of four symbols, then the
+		 * last group with its padding */
+		size_t full = pad > 0 ? sig - 4 : sig;
+		for (size_t k = 0; k < full; k += 4) {
+			uint32_t v = (uint32_t)b64_dec[s[k]] << 18 |
+				     (uint32_t)b64_dec[s[k + 1]] << 12 |
+				     (uint32_t)b64_dec[s[k + 2]] << 6 | b64_dec[s[k + 3]];
+			o[j++] = (uint8_t)(v >> 16);
+			o[j++] = (uint8_t)(v >> 8);
+			o[j++] = (uint8_t)v;
+		}
+		if (pad > 0) {
+			uint32_t v = (uint32_t)b64_dec[s[full]] << 18 |
+				     (uint32_t)b64_dec[s[full + 1]] << 12;
+			o[j++] = (uint8_t)(v >> 16);
+			if (pad == 1)
+				o[j++] = (uint8_t)((v | (uint32_t)b64_dec[s[full + 2]] << 6) >> 8);
+		}
+		out->len += j;
+		return DP_OK;
+	}
 	uint32_t acc = 0;
 	int nacc = 0;
-	size_t j = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_value(in[i]);
-		if (v < 0)
+	for (size_t k = 0; k < n; k++) {
+		uint8_t v = b64_dec[s[k]];
+		if (v >= 64)
 			continue; /* whitespace (allowed) or padding */
-		acc = acc << 6 | (uint32_t)v;
+		acc = acc << 6 | v;
 		if (++nacc == 4) {
 			o[j++] = (uint8_t)(acc >> 16);
 			o[j++] = (uint8_t)(acc >> 8);

@@ -125,6 +125,58 @@ static void b64_whitespace(void **state)
 	check_b64("   ", DP_B64_SKIP_SPACE, "");
 }
 
+/* Both decode paths (whole groups when there is no whitespace; symbol by symbol with it)
+ * against the encoder, for every length up to 3 x 100 and each padding. */
+static void b64_round_trip(void **state)
+{
+	(void)state;
+	uint8_t plain[300];
+	for (size_t i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)(i * 167 + 13);
+	struct dp_buf enc, spaced, dec;
+	dp_buf_init(&enc, 1024);
+	dp_buf_init(&spaced, 2048);
+	dp_buf_init(&dec, 1024);
+	for (size_t n = 0; n <= sizeof(plain); n++) {
+		dp_buf_reset(&enc);
+		dp_buf_reset(&spaced);
+		dp_buf_reset(&dec);
+		assert_int_equal(dp_b64_encode(plain, n, &enc), 0);
+		assert_int_equal(enc.len, (n + 2) / 3 * 4);
+		assert_int_equal(dp_b64_decode((const char *)enc.data, enc.len, DP_B64_STRICT, &dec),
+				 0);
+		assert_int_equal(dec.len, n);
+		assert_memory_equal(dec.data, plain, n);
+		for (size_t i = 0; i < enc.len; i++) {
+			assert_int_equal(dp_buf_append(&spaced, &enc.data[i], 1), 0);
+			if (i % 7 == 3)
+				assert_int_equal(dp_buf_append(&spaced, "\r\n", 2), 0);
+		}
+		dp_buf_reset(&dec);
+		assert_int_equal(dp_b64_decode((const char *)spaced.data, spaced.len,
+					       DP_B64_SKIP_SPACE, &dec),
+				 0);
+		assert_int_equal(dec.len, n);
+		assert_memory_equal(dec.data, plain, n);
+	}
+	/* every byte value outside the alphabet, at the start, the middle and the end */
+	for (unsigned c = 0; c < 256; c++) {
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '+' || c == '/' || c == '=')
+			continue;
+		for (size_t at = 0; at < 8; at += 3) {
+			char text[9] = "Zm9vYmFy";
+			text[at] = (char)c;
+			dp_buf_reset(&dec);
+			assert_int_equal(dp_b64_decode(text, 8, DP_B64_STRICT, &dec), DP_ERR_B64_CHAR);
+			assert_int_equal(dec.len, 0);
+		}
+	}
+	dp_buf_deinit(&enc);
+	dp_buf_deinit(&spaced);
+	dp_buf_deinit(&dec);
+}
+
 static void b64_limit(void **state)
 {
 	struct dp_buf o;
@@ -140,7 +192,7 @@ int main(void)
 		cmocka_unit_test(hex_round_trip), cmocka_unit_test(hex_rejects),
 		cmocka_unit_test(hex_empty),      cmocka_unit_test(b64_vectors),
 		cmocka_unit_test(b64_rejects),    cmocka_unit_test(b64_whitespace),
-		cmocka_unit_test(b64_limit),
+		cmocka_unit_test(b64_limit),      cmocka_unit_test(b64_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
