@@ -1254,7 +1254,7 @@ int dp_ci_store_verify(const struct dp_ci_store *s, enum dp_cert_role role, cons
 	if (role == DP_CERT_CI || role == DP_CERT_EUICC)
 		return dp_err_set(DP_ERR_INVAL, "%s certificates are not issued by a CI",
 				  dp_cert_role_name(role));
-	if ((r = dp_cert_from_der(der, len, &c)) || (r = issuer_of(s, c, &e)) ||
+	if ((r = dp_cert_from_der_nokey(der, len, &c)) || (r = issuer_of(s, c, &e)) ||
 	    (r = dp_cert_check_issued_by(c, e->ci)) || (r = dp_cert_check_time(c, at)) ||
 	    (r = dp_cert_check_role(c, role)) || (r = check_crls(e, c, at)))
 		goto out;

@@ -63,7 +63,8 @@ int dp_cert_from_der(const uint8_t *der, size_t len, struct dp_cert **out) DP_WU
  * certificate carries no key (X509_get0_pubkey is NULL, X509_verify fails): use it for
  * the checks below and dp_cert_pubkey, not for TLS. A certificate not in the RSP form
  * (strict DER, named P-256/brainpoolP256r1 curve, uncompressed point) is parsed exactly as
- * by dp_cert_from_der. dp_ci_store_verify_euicc parses CERT.EUM and CERT.EUICC this way. */
+ * by dp_cert_from_der. dp_ci_store_verify_euicc parses CERT.EUM and CERT.EUICC this way,
+ * dp_ci_store_verify (CERT.DPauth and CERT.DPpb at the test eUICC) too. */
 int dp_cert_from_der_nokey(const uint8_t *der, size_t len, struct dp_cert **out) DP_WUR;
 /* The first CERTIFICATE block of PEM text. */
 int dp_cert_from_pem(const char *pem, size_t len, struct dp_cert **out) DP_WUR;
@@ -173,7 +174,8 @@ int dp_ci_entry_signer(const struct dp_ci_entry *entry, enum dp_cert_role role,
 
 /* Verifies DER certificate of `role` issued directly by a CI of the store (CERT.DPauth /
  * CERT.DPpb as the eUICC checks them, DPtls, EUM, operator): CI known by AKI, signature,
- * validity at `at`, role, CRL. On success *out (may be NULL) receives the parsed cert. */
+ * validity at `at`, role, CRL. On success *out (may be NULL) receives the parsed cert,
+ * parsed as by dp_cert_from_der_nokey: its X509 carries no key, so it is not for TLS. */
 int dp_ci_store_verify(const struct dp_ci_store *store, enum dp_cert_role role,
 		       const uint8_t *der, size_t len, time_t at, struct dp_cert **out) DP_WUR;
 
