@@ -591,8 +591,13 @@ static int open_upto(const char *path, int upto, struct dp_db **out)
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->conn, 5000);
-	/* WAL: readers never block the writer; FULL: a committed order survives power loss */
-	r = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+	/* WAL: readers never block the writer; FULL: a committed order survives power loss.
+	 * secure_delete=FAST: deleted content is zeroed inside the pages a change writes
+	 * anyway (a session's otSK.DP set to NULL, a deleted row), but freed pages are not
+	 * written again just to zero them. Debian builds SQLite with SECURE_DELETE on, which
+	 * rewrote a BPP's freed overflow pages at every handleNotification. */
+	r = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+		     " PRAGMA secure_delete=FAST;");
 	if (r)
 		goto fail;
 	db->sync_full = true;
