@@ -3,11 +3,18 @@
  * kept. The schema is described in docs/order-book.md. */
 #include "smdp/db.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
@@ -30,7 +37,25 @@ struct dp_db {
 	void *hook_ctx;
 	int batch_error; /* the first failure inside the open batch (see batch_db) */
 	int migrate_upto; /* 0: the current schema; else stop there (dp_db_open_schema) */
-	bool sync_full;   /* synchronous=FULL is the connection's setting */
+	/* Durability by group commit (see wal_sync). The connection runs synchronous=NORMAL
+	 * (the WAL synced only at checkpoints) and a durable commit, after the lock is let go,
+	 * waits for an fdatasync of the WAL that began after it: one sync covers every commit
+	 * made while the previous one ran, and no thread holds the lock through a sync. */
+	bool sync_full;        /* durable commits wait for their sync (db_sync_full) */
+	bool txn_unsynced;     /* the open transaction need not wait (begin_unsynced) */
+	int64_t txn_changes;   /* sqlite3_total_changes64 at the transaction's begin */
+	atomic_uint_fast64_t seq; /* commits that changed something (moves under lock) */
+	uint64_t durable;      /* the last commit nobody may see before it is on disk (lock) */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_done;
+	uint64_t synced;       /* commits the last finished sync covered (sync_lock) */
+	bool syncing;          /* a sync runs (sync_lock) */
+	int wal_fd;            /* our descriptor of the -wal file, -1 until the first sync */
+	dev_t wal_dev;
+	ino_t wal_ino;
+	char wal_path[PATH_MAX];
+	char dir_path[PATH_MAX];
+	uint64_t n_syncs, n_durable; /* dp_db_sync_stats (sync_lock) */
 };
 
 /* The handle whose batch this thread holds (dp_db_batch_begin .. _end): one transaction in
@@ -295,15 +320,94 @@ static bool in_batch(struct dp_db *db)
 	return batch_db == db;
 }
 
+/* ---- group commit ---- */
+
+/* Opens (again) our descriptor of the WAL when there is none or the file was replaced, and
+ * syncs its directory once per file, so that the file itself survives a power failure
+ * (SQLite at synchronous=NORMAL does that only at its first checkpoint). Returns 1 when
+ * there is no WAL: everything was checkpointed into the database file, which SQLite synced.
+ * Called under sync_lock with syncing set, so by one thread at a time. */
+static int wal_open(struct dp_db *db)
+{
+	struct stat st;
+	if (stat(db->wal_path, &st) != 0) {
+		if (errno == ENOENT)
+			return 1;
+		return dp_err_set(DP_ERR_IO, "%s: %s", db->wal_path, strerror(errno));
+	}
+	if (db->wal_fd >= 0 && st.st_dev == db->wal_dev && st.st_ino == db->wal_ino)
+		return DP_OK;
+	if (db->wal_fd >= 0)
+		close(db->wal_fd);
+	db->wal_fd = open(db->wal_path, O_RDONLY | O_CLOEXEC);
+	if (db->wal_fd < 0)
+		return dp_err_set(DP_ERR_IO, "cannot open %s: %s", db->wal_path, strerror(errno));
+	if (fstat(db->wal_fd, &st) != 0)
+		return dp_err_set(DP_ERR_IO, "%s: %s", db->wal_path, strerror(errno));
+	db->wal_dev = st.st_dev;
+	db->wal_ino = st.st_ino;
+	int dir = open(db->dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 || fsync(dir) != 0) {
+		int e = errno;
+		if (dir >= 0)
+			close(dir);
+		close(db->wal_fd);
+		db->wal_fd = -1;
+		return dp_err_set(DP_ERR_IO, "cannot sync %s: %s", db->dir_path, strerror(e));
+	}
+	close(dir);
+	return DP_OK;
+}
+
+/* Returns once commit number `need` is on disk. The first thread to find no sync running
+ * syncs everything committed so far; the others wait for it, and sync again only if theirs
+ * came after it began. A failed sync fails every commit it was to cover. */
+static int wal_sync(struct dp_db *db, uint64_t need)
+{
+	int r = DP_OK;
+	pthread_mutex_lock(&db->sync_lock);
+	while (db->synced < need) {
+		if (db->syncing) {
+			pthread_cond_wait(&db->sync_done, &db->sync_lock);
+			continue;
+		}
+		db->syncing = true;
+		/* every commit counted has been written: the count moves after COMMIT returned */
+		uint64_t target = atomic_load(&db->seq);
+		pthread_mutex_unlock(&db->sync_lock);
+		r = wal_open(db);
+		if (r == DP_OK && fdatasync(db->wal_fd) != 0)
+			r = dp_err_set(DP_ERR_IO, "cannot sync %s: %s", db->wal_path, strerror(errno));
+		pthread_mutex_lock(&db->sync_lock);
+		db->syncing = false;
+		if (r >= 0) { /* 1: no WAL, nothing to sync */
+			if (r == DP_OK)
+				db->n_syncs++;
+			r = DP_OK;
+			if (target > db->synced)
+				db->synced = target;
+		}
+		pthread_cond_broadcast(&db->sync_done);
+		if (r != DP_OK)
+			break;
+	}
+	pthread_mutex_unlock(&db->sync_lock);
+	return r;
+}
+
 static int begin(struct dp_db *db)
 {
 	if (in_batch(db))
 		return db->batch_error;
 	pthread_mutex_lock(&db->lock);
 	int r = run(db, sql_begin_immediate);
-	if (r)
+	if (r) {
 		pthread_mutex_unlock(&db->lock);
-	return r;
+		return r;
+	}
+	db->txn_unsynced = false;
+	db->txn_changes = sqlite3_total_changes64(db->conn);
+	return DP_OK;
 }
 
 /* Commits on r == 0, rolls back otherwise (the lock stays held). */
@@ -319,7 +423,10 @@ static int commit_or_rollback(struct dp_db *db, int r)
 }
 
 /* Commits on r == 0, rolls back otherwise; returns r (or the commit's error). Inside a
- * batch the first failure is remembered and the batch's end rolls everything back. */
+ * batch the first failure is remembered and the batch's end rolls everything back.
+ * Outside one, at db_sync_full it returns only once what this transaction wrote, and any
+ * durable commit it could have read, is on disk: nothing leaves the process (a response,
+ * a callback) that a power failure could take back. */
 static int end(struct dp_db *db, int r)
 {
 	if (in_batch(db)) {
@@ -328,45 +435,47 @@ static int end(struct dp_db *db, int r)
 		return r;
 	}
 	r = commit_or_rollback(db, r);
+	bool durable_write = false;
+	if (r == DP_OK && sqlite3_total_changes64(db->conn) != db->txn_changes) {
+		uint64_t n = atomic_fetch_add(&db->seq, 1) + 1;
+		if (!db->txn_unsynced) {
+			db->durable = n;
+			durable_write = true;
+		}
+	}
+	bool wait = db->sync_full;
+	uint64_t need = db->durable;
+	db->txn_unsynced = false;
 	pthread_mutex_unlock(&db->lock);
+	if (wait && need > 0) {
+		int r2 = wal_sync(db, need);
+		if (r == DP_OK)
+			r = r2;
+		if (durable_write) {
+			pthread_mutex_lock(&db->sync_lock);
+			db->n_durable++;
+			pthread_mutex_unlock(&db->sync_lock);
+		}
+	}
 	return r;
 }
 
-/* A transaction whose commit need not survive a power failure, only a crash of the process:
- * synchronous=NORMAL for it alone (a new session: a device whose session is lost starts
- * again with initiateAuthentication). In WAL mode the next synced commit makes it durable
- * too, since the log is written in order. Inside a batch, the batch's setting applies. */
+/* A transaction whose commit need not survive a power failure, only a crash of the process
+ * (a new session: a device whose session is lost starts again with
+ * initiateAuthentication): it does not wait for a sync, and what it wrote becomes durable
+ * with the next durable commit's sync, since the WAL is written in order. Inside a batch,
+ * the batch's setting applies. */
 static int begin_unsynced(struct dp_db *db)
 {
-	if (in_batch(db) || !db->sync_full)
-		return begin(db);
-	pthread_mutex_lock(&db->lock);
-	int r = exec(db, "PRAGMA synchronous=NORMAL");
-	if (r == DP_OK) {
-		r = run(db, sql_begin_immediate);
-		if (r)
-			(void)exec(db, "PRAGMA synchronous=FULL");
-	}
-	if (r)
-		pthread_mutex_unlock(&db->lock);
+	int r = begin(db);
+	if (r == DP_OK && !in_batch(db))
+		db->txn_unsynced = true;
 	return r;
 }
 
 static int end_unsynced(struct dp_db *db, int r)
 {
-	if (in_batch(db) || !db->sync_full)
-		return end(db, r);
-	r = commit_or_rollback(db, r);
-	/* back to FULL before anyone else commits; a failure here must not go unnoticed */
-	int r2 = exec(db, "PRAGMA synchronous=FULL");
-	if (r2 != DP_OK) {
-		dp_log_error(DP_LOG_DB, "cannot restore synchronous=FULL: %s", dp_err_detail());
-		db->sync_full = false;
-		if (r == DP_OK)
-			r = r2;
-	}
-	pthread_mutex_unlock(&db->lock);
-	return r;
+	return end(db, r);
 }
 
 /* Reads-only work: the lock and a deferred transaction for a consistent view. */
@@ -376,9 +485,13 @@ static int begin_read(struct dp_db *db)
 		return db->batch_error;
 	pthread_mutex_lock(&db->lock);
 	int r = run(db, sql_begin_deferred);
-	if (r)
+	if (r) {
 		pthread_mutex_unlock(&db->lock);
-	return r;
+		return r;
+	}
+	db->txn_unsynced = false;
+	db->txn_changes = sqlite3_total_changes64(db->conn);
+	return DP_OK;
 }
 
 int dp_db_batch_begin(struct dp_db *db)
@@ -582,6 +695,9 @@ static int open_upto(const char *path, int upto, struct dp_db **out)
 	if (db == NULL)
 		return dp_err_set(DP_ERR_NOMEM, "database handle");
 	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->sync_lock, NULL);
+	pthread_cond_init(&db->sync_done, NULL);
+	db->wal_fd = -1;
 	db->migrate_upto = upto;
 	if (sqlite3_open_v2(path, &db->conn,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -591,17 +707,41 @@ static int open_upto(const char *path, int upto, struct dp_db **out)
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->conn, 5000);
-	/* WAL: readers never block the writer; FULL: a committed order survives power loss.
+	/* WAL: readers never block the writer. NORMAL: SQLite syncs the WAL only at
+	 * checkpoints; end() makes each durable commit survive a power loss (group commit).
 	 * secure_delete=FAST: deleted content is zeroed inside the pages a change writes
 	 * anyway (a session's otSK.DP set to NULL, a deleted row), but freed pages are not
 	 * written again just to zero them. Debian builds SQLite with SECURE_DELETE on, which
 	 * rewrote a BPP's freed overflow pages at every handleNotification. */
-	r = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+	r = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
 		     " PRAGMA secure_delete=FAST;");
 	if (r)
 		goto fail;
+	/* the WAL and its folder, for wal_sync (SQLite names it after the database) */
+	const char *file = sqlite3_db_filename(db->conn, "main");
+	if (file == NULL || file[0] == '\0' ||
+	    (size_t)snprintf(db->wal_path, sizeof(db->wal_path), "%s-wal", file) >=
+		    sizeof(db->wal_path) ||
+	    (size_t)snprintf(db->dir_path, sizeof(db->dir_path), "%s", file) >=
+		    sizeof(db->dir_path)) {
+		r = dp_err_set(DP_ERR_IO, "database %s: no usable file name", path);
+		goto fail;
+	}
+	char *slash = strrchr(db->dir_path, '/');
+	if (slash == NULL)
+		snprintf(db->dir_path, sizeof(db->dir_path), ".");
+	else if (slash == db->dir_path)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
 	db->sync_full = true;
+	int64_t before = sqlite3_total_changes64(db->conn);
 	r = migrate(db);
+	if (r == DP_OK && sqlite3_total_changes64(db->conn) != before) {
+		/* a new or upgraded file: on disk before anything uses it */
+		db->durable = atomic_fetch_add(&db->seq, 1) + 1;
+		r = wal_sync(db, db->durable);
+	}
 	if (r)
 		goto fail;
 	int v = 0;
@@ -630,6 +770,10 @@ void dp_db_close(struct dp_db *db)
 	for (size_t i = 0; i < db->n_cache; i++)
 		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close_v2(db->conn);
+	if (db->wal_fd >= 0)
+		close(db->wal_fd);
+	pthread_cond_destroy(&db->sync_done);
+	pthread_mutex_destroy(&db->sync_lock);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }
@@ -637,11 +781,17 @@ void dp_db_close(struct dp_db *db)
 int dp_db_set_synchronous(struct dp_db *db, bool full)
 {
 	pthread_mutex_lock(&db->lock);
-	int r = exec(db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-	if (r == DP_OK)
-		db->sync_full = full;
+	db->sync_full = full;
 	pthread_mutex_unlock(&db->lock);
-	return r;
+	return DP_OK;
+}
+
+void dp_db_sync_stats(struct dp_db *db, uint64_t *durable_commits, uint64_t *syncs)
+{
+	pthread_mutex_lock(&db->sync_lock);
+	*durable_commits = db->n_durable;
+	*syncs = db->n_syncs;
+	pthread_mutex_unlock(&db->sync_lock);
 }
 
 int dp_db_schema_version(struct dp_db *db, int *version)

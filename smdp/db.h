@@ -30,10 +30,14 @@ int dp_db_open(const char *path, struct dp_db **out) DP_WUR;
  * current one); the handle is good for dp_db_close and dp_db_schema_version only. */
 int dp_db_open_schema(const char *path, int version, struct dp_db **out) DP_WUR;
 void dp_db_close(struct dp_db *db);
-/* Durability of a commit: full (the default) syncs the WAL on every commit, so a committed
- * order or state change survives a power failure; normal syncs only at checkpoints (a
- * crash of the process loses nothing, a power failure may lose the last commits). */
+/* Durability of a commit: full (the default) returns from a call that changed the order
+ * book only once the change is on disk, so a committed order or state change survives a
+ * power failure (one sync of the log covers the commits of every thread that waits for it:
+ * group commit); normal syncs only at checkpoints (a crash of the process loses nothing, a
+ * power failure may lose the last commits). */
 int dp_db_set_synchronous(struct dp_db *db, bool full) DP_WUR;
+/* Durable commits made through this handle and log syncs issued for them so far. */
+void dp_db_sync_stats(struct dp_db *db, uint64_t *durable_commits, uint64_t *syncs);
 /* A batch: every call on this handle from this thread between begin and end is one
  * transaction, committed by dp_db_batch_end(db, true) only when all of them succeeded
  * (else rolled back; end returns the first failure, or DP_ERR_INVAL when commit is false).

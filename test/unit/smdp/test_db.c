@@ -1377,6 +1377,136 @@ static void concurrent_claims_several_connections(void **state)
 	concurrent_pool_claims(*state, true);
 }
 
+/* ---- durability: group commit ---- */
+
+static void sync_stats_delta(struct fx *f, uint64_t *durable, uint64_t *syncs)
+{
+	static uint64_t last_d, last_s;
+	uint64_t d, s;
+	dp_db_sync_stats(f->db, &d, &s);
+	if (durable != NULL) {
+		*durable = d - last_d;
+		*syncs = s - last_s;
+	}
+	last_d = d;
+	last_s = s;
+}
+
+/* A durable commit returns after a sync of the log; reads, refusals and unsynced commits
+ * (a new session) issue none; the next durable commit's sync covers an unsynced one; with
+ * synchronous off nothing waits. */
+static void group_commit_counts(void **state)
+{
+	struct fx *f = *state;
+	uint64_t d, s;
+	char iccid[21], again[21];
+	sync_stats_delta(f, NULL, NULL);
+	add_profile(f, "t", iccid);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, 1);
+	assert_int_equal(s, 1);
+	assert_int_equal(state_of(f, iccid, NULL), DP_PROFILE_AVAILABLE);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, 0);
+	assert_int_equal(s, 0);
+	struct dp_db_session ses;
+	new_session(f, 7, time(NULL) + 60, &ses);
+	dp_db_session_deinit(&ses);
+	assert_int_equal(state_of(f, iccid, NULL), DP_PROFILE_AVAILABLE);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, 0);
+	assert_int_equal(s, 0);
+	/* a refused write (the same ICCID again) commits nothing */
+	static const uint8_t pkg[] = {0xA0, 0x03, 0x80, 0x01, 0x02};
+	static const uint8_t meta[] = {0xBF, 0x25, 0x00};
+	struct dp_db_profile_new dup = {.iccid = iccid, .profile_type = "t", .owner = "op",
+					.package = pkg, .package_len = sizeof(pkg), .metadata = meta,
+					.metadata_len = sizeof(meta), .profile_class = 2};
+	int64_t id;
+	assert_int_not_equal(dp_db_profile_add(f->db, &dup, "test", &id), 0);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, 0);
+	assert_int_equal(s, 0);
+	order(f, "SYNC1", iccid, NULL, false, NULL, NULL);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, 1);
+	assert_int_equal(s, 1);
+	assert_int_equal(dp_db_set_synchronous(f->db, false), 0);
+	add_profile(f, "t", again);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, 0);
+	assert_int_equal(s, 0);
+	assert_int_equal(dp_db_set_synchronous(f->db, true), 0);
+	add_profile(f, "t", again);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, 1);
+	assert_int_equal(s, 1);
+	/* the session and the profiles are there after a reopen */
+	dp_db_close(f->db);
+	assert_int_equal(dp_db_open(f->path, &f->db), 0);
+	struct dp_db_session g;
+	dp_db_session_init(&g);
+	assert_int_equal(dp_db_session_get(f->db, ses.tid, ses.tid_len, &g), 0);
+	dp_db_session_deinit(&g);
+	assert_int_equal(state_of(f, again, NULL), DP_PROFILE_AVAILABLE);
+}
+
+#define SYNC_THREADS 8
+#define SYNC_EACH 25
+
+struct syncer_arg {
+	struct dp_db *db;
+	int index;
+	int errors;
+};
+
+static void *sync_thread(void *arg)
+{
+	struct syncer_arg *a = arg;
+	static const uint8_t pkg[] = {0xA0, 0x03, 0x80, 0x01, 0x02};
+	static const uint8_t meta[] = {0xBF, 0x25, 0x00};
+	for (int k = 0; k < SYNC_EACH; k++) {
+		char iccid[21];
+		snprintf(iccid, sizeof(iccid), "89000000000007%02d%04d", a->index, k);
+		struct dp_db_profile_new p = {.iccid = iccid, .profile_type = "many", .owner = "op",
+					      .package = pkg, .package_len = sizeof(pkg),
+					      .metadata = meta, .metadata_len = sizeof(meta),
+					      .profile_class = 2};
+		int64_t id;
+		if (dp_db_profile_add(a->db, &p, "test", &id) != DP_OK)
+			a->errors++;
+	}
+	return NULL;
+}
+
+/* Threads committing at once: each commit waits for a sync, none is lost, and a sync may
+ * cover several (never more syncs than commits). */
+static void group_commit_threads(void **state)
+{
+	struct fx *f = *state;
+	uint64_t d, s;
+	sync_stats_delta(f, NULL, NULL);
+	pthread_t th[SYNC_THREADS];
+	struct syncer_arg a[SYNC_THREADS];
+	for (int i = 0; i < SYNC_THREADS; i++) {
+		a[i] = (struct syncer_arg){.db = f->db, .index = i};
+		assert_int_equal(pthread_create(&th[i], NULL, sync_thread, &a[i]), 0);
+	}
+	for (int i = 0; i < SYNC_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].errors, 0);
+	}
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, SYNC_THREADS * SYNC_EACH);
+	assert_true(s >= 1);
+	assert_true(s <= d);
+	size_t counts[DP_PROFILE_STATE_COUNT];
+	assert_int_equal(dp_db_profile_count(f->db, "many", counts), 0);
+	assert_int_equal(counts[DP_PROFILE_AVAILABLE], SYNC_THREADS * SYNC_EACH);
+	printf("# group commit: %llu commits, %llu syncs\n", (unsigned long long)d,
+	       (unsigned long long)s);
+}
+
 /* getBoundProfilePackage's binding with the otSK.DP scalar kept on the profile. */
 static void bind_keeping(struct fx *f, struct dp_db_session *s, uint8_t otpk, uint8_t sk)
 {
@@ -1496,6 +1626,8 @@ int main(void)
 	    T(migrates_schema_4),
 	    T(concurrent_claims_one_handle),
 	    T(concurrent_claims_several_connections),
+	    T(group_commit_counts),
+	    T(group_commit_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
