@@ -451,6 +451,12 @@ out:
 	dp_es2_callbacks_free(callbacks);
 	dp_operators_free(smdp.operators);
 	dp_ci_store_free(smdp.ci);
+	if (db != NULL) {
+		uint64_t commits, syncs;
+		dp_db_sync_stats(db, &commits, &syncs);
+		dp_log_info(DP_LOG_DB, "%llu durable commit(s) in %llu log sync(s)",
+			    (unsigned long long)commits, (unsigned long long)syncs);
+	}
 	dp_db_close(db);
 	dp_free_secret_str(key_pem);
 	free(cert_pem);
