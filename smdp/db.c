@@ -462,20 +462,15 @@ static int end(struct dp_db *db, int r)
 
 /* A transaction whose commit need not survive a power failure, only a crash of the process
  * (a new session: a device whose session is lost starts again with
- * initiateAuthentication): it does not wait for a sync, and what it wrote becomes durable
- * with the next durable commit's sync, since the WAL is written in order. Inside a batch,
- * the batch's setting applies. */
+ * initiateAuthentication): its end() does not wait for a sync, and what it wrote becomes
+ * durable with the next durable commit's sync, since the WAL is written in order. Inside a
+ * batch, the batch's setting applies. */
 static int begin_unsynced(struct dp_db *db)
 {
 	int r = begin(db);
 	if (r == DP_OK && !in_batch(db))
 		db->txn_unsynced = true;
 	return r;
-}
-
-static int end_unsynced(struct dp_db *db, int r)
-{
-	return end(db, r);
 }
 
 /* Reads-only work: the lock and a deferred transaction for a consistent view. */
@@ -1437,7 +1432,7 @@ int dp_db_session_add(struct dp_db *db, const struct dp_db_session *s)
 	bind_blob(st, 8, s->ci_ski, s->ci_ski_len);
 	r = step_done(db, st, "session");
 out:
-	return end_unsynced(db, r);
+	return end(db, r); /* does not wait: begin_unsynced */
 }
 
 /* The session columns, with column 18 the BPP or NULL (see PROFILE_COLS_WITH). */

@@ -36,7 +36,8 @@ void dp_db_close(struct dp_db *db);
  * group commit); normal syncs only at checkpoints (a crash of the process loses nothing, a
  * power failure may lose the last commits). */
 int dp_db_set_synchronous(struct dp_db *db, bool full) DP_WUR;
-/* Durable commits made through this handle and log syncs issued for them so far. */
+/* Commits through this handle that waited for a log sync (none while synchronous is off),
+ * and the log syncs issued for them, so far. */
 void dp_db_sync_stats(struct dp_db *db, uint64_t *durable_commits, uint64_t *syncs);
 /* A batch: every call on this handle from this thread between begin and end is one
  * transaction, committed by dp_db_batch_end(db, true) only when all of them succeeded
