@@ -53,24 +53,30 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A profile with a fake package and metadata (the order book does not parse them);
- * iccid (21 bytes) receives its ICCID. */
-static int64_t add_profile(struct fx *f, const char *type, char *iccid)
+/* A profile with a fake package and metadata (the order book does not parse them). */
+static const uint8_t fake_pkg[] = {0xA0, 0x03, 0x80, 0x01, 0x02};
+static const uint8_t fake_meta[] = {0xBF, 0x25, 0x00};
+
+static struct dp_db_profile_new fake_profile(const char *iccid, const char *type)
 {
-	static const uint8_t pkg[] = {0xA0, 0x03, 0x80, 0x01, 0x02};
-	static const uint8_t meta[] = {0xBF, 0x25, 0x00};
-	snprintf(iccid, DP_DB_ICCID_MAX + 1, "8900000000000%07u", f->next_iccid++);
-	struct dp_db_profile_new p = {
+	return (struct dp_db_profile_new){
 	    .iccid = iccid,
 	    .profile_type = type,
 	    .owner = "op",
-	    .package = pkg,
-	    .package_len = sizeof(pkg),
-	    .metadata = meta,
-	    .metadata_len = sizeof(meta),
+	    .package = fake_pkg,
+	    .package_len = sizeof(fake_pkg),
+	    .metadata = fake_meta,
+	    .metadata_len = sizeof(fake_meta),
 	    .profile_class = 2,
 	    .ppr = 0,
 	};
+}
+
+/* iccid (21 bytes) receives its ICCID. */
+static int64_t add_profile(struct fx *f, const char *type, char *iccid)
+{
+	snprintf(iccid, DP_DB_ICCID_MAX + 1, "8900000000000%07u", f->next_iccid++);
+	struct dp_db_profile_new p = fake_profile(iccid, type);
 	int64_t id = 0;
 	assert_int_equal(dp_db_profile_add(f->db, &p, "test", &id), 0);
 	assert_true(id > 0);
@@ -1417,11 +1423,7 @@ static void group_commit_counts(void **state)
 	assert_int_equal(d, 0);
 	assert_int_equal(s, 0);
 	/* a refused write (the same ICCID again) commits nothing */
-	static const uint8_t pkg[] = {0xA0, 0x03, 0x80, 0x01, 0x02};
-	static const uint8_t meta[] = {0xBF, 0x25, 0x00};
-	struct dp_db_profile_new dup = {.iccid = iccid, .profile_type = "t", .owner = "op",
-					.package = pkg, .package_len = sizeof(pkg), .metadata = meta,
-					.metadata_len = sizeof(meta), .profile_class = 2};
+	struct dp_db_profile_new dup = fake_profile(iccid, "t");
 	int64_t id;
 	assert_int_not_equal(dp_db_profile_add(f->db, &dup, "test", &id), 0);
 	sync_stats_delta(f, &d, &s);
@@ -1463,15 +1465,10 @@ struct syncer_arg {
 static void *sync_thread(void *arg)
 {
 	struct syncer_arg *a = arg;
-	static const uint8_t pkg[] = {0xA0, 0x03, 0x80, 0x01, 0x02};
-	static const uint8_t meta[] = {0xBF, 0x25, 0x00};
 	for (int k = 0; k < SYNC_EACH; k++) {
 		char iccid[21];
 		snprintf(iccid, sizeof(iccid), "89000000000007%02d%04d", a->index, k);
-		struct dp_db_profile_new p = {.iccid = iccid, .profile_type = "many", .owner = "op",
-					      .package = pkg, .package_len = sizeof(pkg),
-					      .metadata = meta, .metadata_len = sizeof(meta),
-					      .profile_class = 2};
+		struct dp_db_profile_new p = fake_profile(iccid, "many");
 		int64_t id;
 		if (dp_db_profile_add(a->db, &p, "test", &id) != DP_OK)
 			a->errors++;
