@@ -56,12 +56,30 @@ struct dp_db {
 	char wal_path[PATH_MAX];
 	char dir_path[PATH_MAX];
 	uint64_t n_syncs, n_durable; /* dp_db_sync_stats (sync_lock) */
+	/* Deferred durability (dp_db_when_durable): tickets waiting for a sync, settled by
+	 * one sync thread, started at the first ticket that has to wait. */
+	struct durable_waiter *waiters; /* (sync_lock) */
+	pthread_t sync_thread;
+	bool sync_thread_on;   /* (sync_lock) */
+	bool sync_stop;        /* (sync_lock) */
+};
+
+struct durable_waiter {
+	uint64_t need;
+	dp_db_durable_cb done;
+	void *arg;
+	struct durable_waiter *next;
 };
 
 /* The handle whose batch this thread holds (dp_db_batch_begin .. _end): one transaction in
  * which begin() and end() of the calls made meanwhile neither lock nor commit. Per thread,
  * so other threads never read it. */
 static _Thread_local struct dp_db *batch_db;
+
+/* The handle this thread defers durability for (dp_db_defer_begin .. _end), and the last
+ * commit what it did meanwhile may depend on. Per thread, like batch_db. */
+static _Thread_local struct dp_db *defer_db;
+static _Thread_local uint64_t defer_need;
 
 static const char schema_v2[] =
 	"CREATE TABLE profiles ("
@@ -359,6 +377,31 @@ static int wal_open(struct dp_db *db)
 	return DP_OK;
 }
 
+/* One sync of the WAL, covering every commit counted when it begins. Called under sync_lock
+ * with no sync running; lets go of the lock meanwhile. *target receives the commit count
+ * it was to cover. A failure leaves synced where it was. */
+static int sync_once(struct dp_db *db, uint64_t *target)
+{
+	db->syncing = true;
+	/* every commit counted has been written: the count moves after COMMIT returned */
+	*target = atomic_load(&db->seq);
+	pthread_mutex_unlock(&db->sync_lock);
+	int r = wal_open(db);
+	if (r == DP_OK && fdatasync(db->wal_fd) != 0)
+		r = dp_err_set(DP_ERR_IO, "cannot sync %s: %s", db->wal_path, strerror(errno));
+	pthread_mutex_lock(&db->sync_lock);
+	db->syncing = false;
+	if (r >= 0) { /* 1: no WAL, nothing to sync */
+		if (r == DP_OK)
+			db->n_syncs++;
+		r = DP_OK;
+		if (*target > db->synced)
+			db->synced = *target;
+	}
+	pthread_cond_broadcast(&db->sync_done);
+	return r;
+}
+
 /* Returns once commit number `need` is on disk. The first thread to find no sync running
  * syncs everything committed so far; the others wait for it, and sync again only if theirs
  * came after it began. A failed sync fails every commit it was to cover. */
@@ -371,28 +414,120 @@ static int wal_sync(struct dp_db *db, uint64_t need)
 			pthread_cond_wait(&db->sync_done, &db->sync_lock);
 			continue;
 		}
-		db->syncing = true;
-		/* every commit counted has been written: the count moves after COMMIT returned */
-		uint64_t target = atomic_load(&db->seq);
-		pthread_mutex_unlock(&db->sync_lock);
-		r = wal_open(db);
-		if (r == DP_OK && fdatasync(db->wal_fd) != 0)
-			r = dp_err_set(DP_ERR_IO, "cannot sync %s: %s", db->wal_path, strerror(errno));
-		pthread_mutex_lock(&db->sync_lock);
-		db->syncing = false;
-		if (r >= 0) { /* 1: no WAL, nothing to sync */
-			if (r == DP_OK)
-				db->n_syncs++;
-			r = DP_OK;
-			if (target > db->synced)
-				db->synced = target;
-		}
-		pthread_cond_broadcast(&db->sync_done);
+		uint64_t target;
+		r = sync_once(db, &target);
 		if (r != DP_OK)
 			break;
 	}
 	pthread_mutex_unlock(&db->sync_lock);
 	return r;
+}
+
+/* Unlinks the waiters whose commit is at most upto (under sync_lock). */
+static struct durable_waiter *take_waiters(struct dp_db *db, uint64_t upto)
+{
+	struct durable_waiter *taken = NULL, **p = &db->waiters;
+	while (*p != NULL) {
+		struct durable_waiter *w = *p;
+		if (w->need <= upto) {
+			*p = w->next;
+			w->next = taken;
+			taken = w;
+		} else {
+			p = &w->next;
+		}
+	}
+	return taken;
+}
+
+static void settle_waiters(struct durable_waiter *w, int r)
+{
+	while (w != NULL) {
+		struct durable_waiter *next = w->next;
+		w->done(w->arg, r);
+		free(w);
+		w = next;
+	}
+}
+
+/* The sync thread: syncs while tickets wait, one sync after the other, each covering every
+ * commit made while the one before ran (or while a thread in wal_sync synced), and settles
+ * the tickets each sync covered. The callbacks run without the lock. */
+static void *sync_main(void *arg)
+{
+	struct dp_db *db = arg;
+	pthread_mutex_lock(&db->sync_lock);
+	while (!db->sync_stop || db->waiters != NULL) {
+		struct durable_waiter *ready = take_waiters(db, db->synced);
+		if (ready != NULL) {
+			pthread_mutex_unlock(&db->sync_lock);
+			settle_waiters(ready, DP_OK);
+			pthread_mutex_lock(&db->sync_lock);
+			continue;
+		}
+		if (db->waiters == NULL || db->syncing) {
+			pthread_cond_wait(&db->sync_done, &db->sync_lock);
+			continue;
+		}
+		uint64_t target;
+		int r = sync_once(db, &target);
+		if (r != DP_OK) {
+			dp_log_error(DP_LOG_DB, "%s", dp_err_detail());
+			ready = take_waiters(db, target);
+			pthread_mutex_unlock(&db->sync_lock);
+			settle_waiters(ready, r);
+			pthread_mutex_lock(&db->sync_lock);
+		}
+	}
+	pthread_mutex_unlock(&db->sync_lock);
+	return NULL;
+}
+
+void dp_db_defer_begin(struct dp_db *db)
+{
+	defer_db = db;
+	defer_need = 0;
+}
+
+uint64_t dp_db_defer_end(struct dp_db *db)
+{
+	if (defer_db != db)
+		return 0;
+	defer_db = NULL;
+	uint64_t need = defer_need;
+	defer_need = 0;
+	if (need == 0)
+		return 0;
+	pthread_mutex_lock(&db->sync_lock);
+	bool on_disk = db->synced >= need;
+	pthread_mutex_unlock(&db->sync_lock);
+	return on_disk ? 0 : need;
+}
+
+int dp_db_when_durable(struct dp_db *db, uint64_t ticket, dp_db_durable_cb done, void *arg)
+{
+	struct durable_waiter *w = malloc(sizeof(*w));
+	pthread_mutex_lock(&db->sync_lock);
+	if (db->synced >= ticket) {
+		pthread_mutex_unlock(&db->sync_lock);
+		free(w);
+		return 1;
+	}
+	if (w != NULL && !db->sync_thread_on && !db->sync_stop &&
+	    pthread_create(&db->sync_thread, NULL, sync_main, db) == 0)
+		db->sync_thread_on = true;
+	if (w == NULL || !db->sync_thread_on) {
+		/* no memory or no thread: wait here, as a call outside a deferral does */
+		pthread_mutex_unlock(&db->sync_lock);
+		free(w);
+		int r = wal_sync(db, ticket);
+		return r != DP_OK ? r : 1;
+	}
+	*w = (struct durable_waiter){ ticket, done, arg, db->waiters };
+	db->waiters = w;
+	pthread_cond_broadcast(&db->sync_done);
+	pthread_mutex_unlock(&db->sync_lock);
+	return 0;
 }
 
 static int begin(struct dp_db *db)
@@ -448,9 +583,15 @@ static int end(struct dp_db *db, int r)
 	db->txn_unsynced = false;
 	pthread_mutex_unlock(&db->lock);
 	if (wait && need > 0) {
-		int r2 = wal_sync(db, need);
-		if (r == DP_OK)
-			r = r2;
+		if (defer_db == db) {
+			/* the caller holds back what it answers until dp_db_when_durable */
+			if (need > defer_need)
+				defer_need = need;
+		} else {
+			int r2 = wal_sync(db, need);
+			if (r == DP_OK)
+				r = r2;
+		}
 		if (durable_write) {
 			pthread_mutex_lock(&db->sync_lock);
 			db->n_durable++;
@@ -762,6 +903,14 @@ void dp_db_close(struct dp_db *db)
 {
 	if (db == NULL)
 		return;
+	/* the sync thread settles every ticket still waiting before it ends */
+	pthread_mutex_lock(&db->sync_lock);
+	db->sync_stop = true;
+	bool joined = db->sync_thread_on;
+	pthread_cond_broadcast(&db->sync_done);
+	pthread_mutex_unlock(&db->sync_lock);
+	if (joined)
+		pthread_join(db->sync_thread, NULL);
 	for (size_t i = 0; i < db->n_cache; i++)
 		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close_v2(db->conn);

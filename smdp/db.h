@@ -39,6 +39,20 @@ int dp_db_set_synchronous(struct dp_db *db, bool full) DP_WUR;
 /* Commits through this handle that waited for a log sync (none while synchronous is off),
  * and the log syncs issued for them, so far. */
 void dp_db_sync_stats(struct dp_db *db, uint64_t *durable_commits, uint64_t *syncs);
+/* Deferred durability, for a server thread that must not wait for the disk: between
+ * dp_db_defer_begin and dp_db_defer_end the calls this thread makes on db return without
+ * waiting for their log sync, and dp_db_defer_end returns a ticket (0: nothing to wait
+ * for): nothing these calls produced may leave the process (an answer, a callback) before
+ * dp_db_when_durable settles that ticket. Inside a batch the batch's end decides. */
+void dp_db_defer_begin(struct dp_db *db);
+uint64_t dp_db_defer_end(struct dp_db *db);
+/* Settles a ticket of dp_db_defer_end: returns 1 when it already is on disk (done is not
+ * called), else 0, and done(arg, r) is called once, from the database's sync thread,
+ * with DP_OK once it is on disk or with the error of the sync that failed to get it
+ * there. When the sync thread cannot start, waits here and returns 1 or the error. */
+typedef void (*dp_db_durable_cb)(void *arg, int r);
+int dp_db_when_durable(struct dp_db *db, uint64_t ticket, dp_db_durable_cb done,
+		       void *arg) DP_WUR;
 /* A batch: every call on this handle from this thread between begin and end is one
  * transaction, committed by dp_db_batch_end(db, true) only when all of them succeeded
  * (else rolled back; end returns the first failure, or DP_ERR_INVAL when commit is false).

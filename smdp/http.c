@@ -9,6 +9,7 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,13 @@ struct dp_http_server {
 	uint16_t port;
 	bool mutual_tls;             /* client_ca_pem was given */
 	dp_http_authorize authorize;
+	struct dp_http_hold hold;
+	/* answers being held: counted from before the handler until the connection is
+	 * resumed, so that dp_http_stop resumes every one before libmicrohttpd stops */
+	pthread_mutex_t held_lock;
+	pthread_cond_t held_none;
+	unsigned n_held;   /* (held_lock) */
+	bool stopping;     /* no new holds (held_lock) */
 };
 
 struct request_state {
@@ -42,6 +50,12 @@ struct request_state {
 	bool too_large;
 	const uint8_t *client_cert; /* owned by the TLS session, which outlives the request */
 	size_t client_cert_len;
+	/* an answer held back (dp_http_hold) until ready() resumes the connection */
+	struct dp_http_server *srv;
+	struct MHD_Connection *conn;
+	struct MHD_Response *held;
+	unsigned held_status;
+	int held_r;
 };
 
 static enum MHD_Result send_simple(struct MHD_Connection *c, unsigned status, const char *text)
@@ -65,6 +79,61 @@ static const struct dp_http_route *find_route(const struct dp_http_server *s, co
 	return NULL;
 }
 
+/* Whether this request's answer may be held (counted in n_held until hold_done). */
+static bool hold_start(struct dp_http_server *s)
+{
+	if (s->hold.end == NULL)
+		return false;
+	pthread_mutex_lock(&s->held_lock);
+	bool ok = !s->stopping;
+	if (ok)
+		s->n_held++;
+	pthread_mutex_unlock(&s->held_lock);
+	if (ok && s->hold.begin != NULL)
+		s->hold.begin(s->hold.arg);
+	return ok;
+}
+
+static void hold_done(struct dp_http_server *s)
+{
+	pthread_mutex_lock(&s->held_lock);
+	if (--s->n_held == 0)
+		pthread_cond_broadcast(&s->held_none);
+	pthread_mutex_unlock(&s->held_lock);
+}
+
+/* hold.wait's ready: from any thread. After the resume the connection may go on (and
+ * end) in its worker, so st is not touched again. */
+static void hold_ready(void *token, int r)
+{
+	struct request_state *st = token;
+	struct dp_http_server *s = st->srv;
+	st->held_r = r;
+	MHD_resume_connection(st->conn);
+	hold_done(s);
+}
+
+/* The resumed connection: its held answer, or a 503 when what it depends on could not be
+ * made durable. */
+static enum MHD_Result answer_held(struct MHD_Connection *c, struct request_state *st,
+				   const char *method, const char *url)
+{
+	struct MHD_Response *mr = st->held;
+	st->held = NULL;
+	enum MHD_Result ret;
+	if (st->held_r == DP_OK) {
+		ret = MHD_queue_response(c, st->held_status, mr);
+		dp_log_info(DP_LOG_HTTP, "%s %s -> %u", method, url, st->held_status);
+	} else {
+		dp_log_error(DP_LOG_HTTP, "%s %s: %s (the answer was not sent)", method, url,
+			     dp_strerror(st->held_r));
+		ret = send_simple(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "the server could not answer this request\n");
+	}
+	MHD_destroy_response(mr);
+	return ret;
+}
+
 static enum MHD_Result dispatch(struct dp_http_server *s, struct MHD_Connection *c,
 				const struct dp_http_route *route, const char *method,
 				const char *url, struct request_state *st)
@@ -83,9 +152,16 @@ static enum MHD_Result dispatch(struct dp_http_server *s, struct MHD_Connection 
 	struct dp_http_response resp = { .status = 200 };
 	dp_buf_init(&resp.body, (size_t)16 << 20);
 
+	bool hold = hold_start(s);
 	int r = route->handler(s->ctx, &req, &resp);
+	uint64_t ticket = hold ? s->hold.end(s->hold.arg) : 0;
+	if (hold && (r != DP_OK || ticket == 0)) {
+		hold_done(s);
+		hold = false;
+	}
 	enum MHD_Result ret;
 	if (r != DP_OK) {
+		/* says nothing of what the handler did: needs no hold */
 		dp_log_error(DP_LOG_HTTP, "%s %s: %s (%s)", method, url, dp_strerror(r),
 			     dp_err_detail());
 		dp_buf_deinit(&resp.body);
@@ -95,12 +171,29 @@ static enum MHD_Result dispatch(struct dp_http_server *s, struct MHD_Connection 
 	struct MHD_Response *mr = MHD_create_response_from_buffer(
 		resp.body.len, resp.body.len ? resp.body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
 	dp_buf_deinit(&resp.body);
-	if (mr == NULL)
+	if (mr == NULL) {
+		if (hold)
+			hold_done(s);
 		return MHD_NO;
+	}
 	if (resp.content_type != NULL)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
 	if (resp.admin_protocol != NULL)
 		MHD_add_response_header(mr, "X-Admin-Protocol", resp.admin_protocol);
+	if (hold) {
+		/* the worker goes on with other connections; this one comes back to on_request
+		 * once ready() resumed it, and answer_held sends it */
+		st->srv = s;
+		st->conn = c;
+		st->held = mr;
+		st->held_status = resp.status;
+		st->held_r = DP_OK;
+		MHD_suspend_connection(c);
+		int w = s->hold.wait(s->hold.arg, ticket, hold_ready, st);
+		if (w != 0)
+			hold_ready(st, w == 1 ? DP_OK : w);
+		return MHD_YES;
+	}
 	ret = MHD_queue_response(c, resp.status, mr);
 	MHD_destroy_response(mr);
 	dp_log_info(DP_LOG_HTTP, "%s %s -> %u", method, url, resp.status);
@@ -186,6 +279,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return MHD_YES;
 	}
+	if (st->held != NULL)
+		return answer_held(c, st, method, url);
 	if (*upload_data_size > 0) {
 		if (!st->too_large && dp_buf_append(&st->body, upload_data, *upload_data_size))
 			st->too_large = true; /* keep reading, answer 413 at the end */
@@ -223,6 +318,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct request_state *st = *con_cls;
 	if (st != NULL) {
+		if (st->held != NULL)
+			MHD_destroy_response(st->held);
 		dp_buf_deinit(&st->body);
 		free(st);
 		*con_cls = NULL;
@@ -243,6 +340,13 @@ bool dp_http_is_json(const char *ct)
 {
 	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0 &&
 	       (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+}
+
+static void server_free(struct dp_http_server *s)
+{
+	pthread_cond_destroy(&s->held_none);
+	pthread_mutex_destroy(&s->held_lock);
+	free(s);
 }
 
 int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_http_route *routes,
@@ -275,8 +379,13 @@ int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_htt
 	s->body_max = cfg->body_max;
 	s->mutual_tls = cfg->client_ca_pem != NULL;
 	s->authorize = cfg->authorize;
+	s->hold = cfg->hold;
+	pthread_mutex_init(&s->held_lock, NULL);
+	pthread_cond_init(&s->held_none, NULL);
 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (s->hold.end != NULL)
+		flags |= MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem opts[16];
@@ -293,7 +402,7 @@ int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_htt
 					     (intptr_t)on_completed, NULL };
 	if (!cfg->plain_http) {
 		if (cfg->tls_cert_pem == NULL || cfg->tls_key_pem == NULL) {
-			free(s);
+			server_free(s);
 			return dp_err_set(DP_ERR_CONFIG, "TLS needs a certificate and a key");
 		}
 		flags |= MHD_USE_TLS;
@@ -308,7 +417,7 @@ int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_htt
 			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
 							     (void *)cfg->client_ca_pem };
 	} else if (cfg->client_ca_pem != NULL) {
-		free(s);
+		server_free(s);
 		return dp_err_set(DP_ERR_CONFIG, "client certificates need TLS (not plain HTTP)");
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
@@ -316,7 +425,7 @@ int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_htt
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
 				     MHD_OPTION_END);
 	if (s->daemon == NULL) {
-		free(s);
+		server_free(s);
 		return dp_err_set(DP_ERR_CONFIG,
 				  "cannot listen on %s port %u (address in use, or the TLS "
 				  "certificate/key was refused)",
@@ -338,6 +447,13 @@ void dp_http_stop(struct dp_http_server *s)
 {
 	if (s == NULL)
 		return;
+	/* libmicrohttpd must not stop with a connection suspended: from now on answers are not
+	 * held (the handlers wait for the disk themselves), and the held ones are let go */
+	pthread_mutex_lock(&s->held_lock);
+	s->stopping = true;
+	while (s->n_held > 0)
+		pthread_cond_wait(&s->held_none, &s->held_lock);
+	pthread_mutex_unlock(&s->held_lock);
 	MHD_stop_daemon(s->daemon);
-	free(s);
+	server_free(s);
 }

@@ -16,6 +16,19 @@
  * leaf); a non-zero return refuses the request with 403. */
 typedef int (*dp_http_authorize)(void *ctx, const uint8_t *der, size_t len);
 
+/* Answers held back until what they depend on is on disk (all three NULL: none is).
+ * begin runs in the worker thread before each handler and end right after it; end returns
+ * a ticket, 0 when the answer may go out at once. Otherwise the connection is suspended
+ * (the worker goes on with other connections) and wait is called: it returns 1 when the
+ * ticket is settled already, 0 when it will call ready(token, r) once, from any thread;
+ * r (or a wait that fails) other than DP_OK replaces the answer with a 503. */
+struct dp_http_hold {
+	void (*begin)(void *arg);
+	uint64_t (*end)(void *arg);
+	int (*wait)(void *arg, uint64_t ticket, void (*ready)(void *token, int r), void *token);
+	void *arg;
+};
+
 struct dp_http_listener_config {
 	const char *address;       /* "127.0.0.1", "::1", "0.0.0.0" */
 	uint16_t port;             /* 0 = any free port (see dp_http_port) */
@@ -34,6 +47,7 @@ struct dp_http_listener_config {
 	 * authorize (may be NULL) must accept it; otherwise 403. */
 	const char *client_ca_pem;
 	dp_http_authorize authorize; /* ctx is the server's ctx */
+	struct dp_http_hold hold;
 };
 
 struct dp_http_request {
@@ -74,6 +88,7 @@ struct dp_http_server;
 int dp_http_start(const struct dp_http_listener_config *cfg, const struct dp_http_route *routes,
 		  size_t n_routes, void *ctx, struct dp_http_server **out) DP_WUR;
 uint16_t dp_http_port(const struct dp_http_server *s);
+/* Stops listening; the answers held back are let go first (hold.wait must still work). */
 void dp_http_stop(struct dp_http_server *s);
 
 #endif

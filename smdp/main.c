@@ -206,6 +206,23 @@ static int endpoint_start(const struct dp_config *cfg, const struct dp_smdp *mai
 	return DP_OK;
 }
 
+/* Answers wait for their commits' log sync without holding a worker thread
+ * (dp_http_hold over the database's deferred durability). */
+static void hold_begin(void *db)
+{
+	dp_db_defer_begin(db);
+}
+
+static uint64_t hold_end(void *db)
+{
+	return dp_db_defer_end(db);
+}
+
+static int hold_wait(void *db, uint64_t ticket, void (*ready)(void *token, int r), void *token)
+{
+	return dp_db_when_durable(db, ticket, ready, token);
+}
+
 /* ES2+ progress callbacks go to the operator that owns the profile (operators file). */
 static const char *operator_callback_url(void *ctx, const char *owner)
 {
@@ -327,6 +344,7 @@ static int cmd_serve(int argc, char **argv)
 		r = dp_db_set_synchronous(db, cfg.db_sync_full);
 	if (r)
 		goto out;
+	lc.hold = (struct dp_http_hold){ hold_begin, hold_end, hold_wait, db };
 	if (!lc.plain_http) {
 		r = read_text_file(cfg.tls_cert, &cert_pem);
 		if (r == DP_OK)
