@@ -37,8 +37,9 @@ struct dp_http_server {
 	bool mutual_tls;             /* client_ca_pem was given */
 	dp_http_authorize authorize;
 	struct dp_http_hold hold;
-	/* answers being held: counted from before the handler until the connection is
-	 * resumed, so that dp_http_stop resumes every one before libmicrohttpd stops */
+	/* answers being held: counted from before the handler until the held answer is
+	 * queued (or its connection ended), so that dp_http_stop lets every one go before
+	 * libmicrohttpd stops */
 	pthread_mutex_t held_lock;
 	pthread_cond_t held_none;
 	unsigned n_held;   /* (held_lock) */
@@ -102,15 +103,13 @@ static void hold_done(struct dp_http_server *s)
 	pthread_mutex_unlock(&s->held_lock);
 }
 
-/* hold.wait's ready: from any thread. After the resume the connection may go on (and
- * end) in its worker, so st is not touched again. */
+/* hold.wait's ready: from any thread. After the resume the connection goes on (and may
+ * end) in its worker, so st is not touched again here. */
 static void hold_ready(void *token, int r)
 {
 	struct request_state *st = token;
-	struct dp_http_server *s = st->srv;
 	st->held_r = r;
 	MHD_resume_connection(st->conn);
-	hold_done(s);
 }
 
 /* The resumed connection: its held answer, or a 503 when what it depends on could not be
@@ -131,6 +130,7 @@ static enum MHD_Result answer_held(struct MHD_Connection *c, struct request_stat
 				  "the server could not answer this request\n");
 	}
 	MHD_destroy_response(mr);
+	hold_done(st->srv);
 	return ret;
 }
 
@@ -318,8 +318,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct request_state *st = *con_cls;
 	if (st != NULL) {
-		if (st->held != NULL)
+		if (st->held != NULL) { /* resumed, but the connection ended first */
 			MHD_destroy_response(st->held);
+			hold_done(st->srv);
+		}
 		dp_buf_deinit(&st->body);
 		free(st);
 		*con_cls = NULL;

@@ -1504,6 +1504,180 @@ static void group_commit_threads(void **state)
 	       (unsigned long long)s);
 }
 
+/* ---- durability: deferred (a server thread that must not wait for the disk) ---- */
+
+struct settled {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int calls;
+	int errors;
+	bool other_thread; /* every call came from a thread other than the test's */
+	pthread_t test_thread;
+};
+
+static void settled_init(struct settled *z)
+{
+	memset(z, 0, sizeof(*z));
+	pthread_mutex_init(&z->lock, NULL);
+	pthread_cond_init(&z->cond, NULL);
+	z->other_thread = true;
+	z->test_thread = pthread_self();
+}
+
+static void on_durable(void *arg, int r)
+{
+	struct settled *z = arg;
+	pthread_mutex_lock(&z->lock);
+	z->calls++;
+	if (r != DP_OK)
+		z->errors++;
+	if (pthread_equal(pthread_self(), z->test_thread))
+		z->other_thread = false;
+	pthread_cond_broadcast(&z->cond);
+	pthread_mutex_unlock(&z->lock);
+}
+
+static int settled_calls(struct settled *z, int at_least)
+{
+	pthread_mutex_lock(&z->lock);
+	while (z->calls < at_least)
+		pthread_cond_wait(&z->cond, &z->lock);
+	int n = z->calls;
+	pthread_mutex_unlock(&z->lock);
+	return n;
+}
+
+/* Inside a deferral a durable commit returns before its sync and yields a ticket; reads of
+ * it yield the same ticket until it is on disk; the sync thread settles it; a settled
+ * ticket, an unsynced commit, synchronous off and no deferral yield nothing to wait for;
+ * closing the handle settles what still waits. */
+static void deferred_durability(void **state)
+{
+	struct fx *f = *state;
+	uint64_t d, s;
+	char iccid[21], other[21];
+	struct settled z;
+	settled_init(&z);
+	sync_stats_delta(f, NULL, NULL);
+
+	dp_db_defer_begin(f->db);
+	add_profile(f, "t", iccid);
+	uint64_t ticket = dp_db_defer_end(f->db);
+	assert_true(ticket != 0);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, 1);
+	assert_int_equal(s, 0); /* not synced yet: the commit did not wait */
+	dp_db_defer_begin(f->db);
+	assert_int_equal(state_of(f, iccid, NULL), DP_PROFILE_AVAILABLE);
+	assert_true(dp_db_defer_end(f->db) == ticket); /* a read of it waits for it too */
+
+	assert_int_equal(dp_db_when_durable(f->db, ticket, on_durable, &z), 0);
+	assert_int_equal(settled_calls(&z, 1), 1);
+	assert_int_equal(z.errors, 0);
+	assert_true(z.other_thread);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(s, 1);
+	assert_int_equal(dp_db_when_durable(f->db, ticket, on_durable, &z), 1);
+	dp_db_defer_begin(f->db);
+	assert_int_equal(state_of(f, iccid, NULL), DP_PROFILE_AVAILABLE);
+	assert_true(dp_db_defer_end(f->db) == 0);
+
+	/* a new session need not be durable; an end without a begin has nothing */
+	struct dp_db_session ses;
+	dp_db_defer_begin(f->db);
+	new_session(f, 9, time(NULL) + 60, &ses);
+	dp_db_session_deinit(&ses);
+	assert_true(dp_db_defer_end(f->db) == 0);
+	assert_true(dp_db_defer_end(f->db) == 0);
+	assert_int_equal(dp_db_set_synchronous(f->db, false), 0);
+	dp_db_defer_begin(f->db);
+	add_profile(f, "t", other);
+	assert_true(dp_db_defer_end(f->db) == 0);
+	assert_int_equal(dp_db_set_synchronous(f->db, true), 0);
+
+	/* a ticket still waiting when the handle closes is settled before close returns */
+	dp_db_defer_begin(f->db);
+	add_profile(f, "t", other);
+	ticket = dp_db_defer_end(f->db);
+	assert_true(ticket != 0);
+	int w = dp_db_when_durable(f->db, ticket, on_durable, &z);
+	assert_true(w == 0 || w == 1);
+	dp_db_close(f->db);
+	f->db = NULL;
+	pthread_mutex_lock(&z.lock);
+	assert_int_equal(z.calls, w == 0 ? 2 : 1);
+	assert_int_equal(z.errors, 0);
+	pthread_mutex_unlock(&z.lock);
+	assert_int_equal(dp_db_open(f->path, &f->db), 0);
+	assert_int_equal(state_of(f, other, NULL), DP_PROFILE_AVAILABLE);
+}
+
+struct defer_arg {
+	struct dp_db *db;
+	struct settled *z;
+	int index;
+	int errors;
+	int waits; /* tickets handed to dp_db_when_durable that answered 0 */
+};
+
+static void *defer_thread(void *arg)
+{
+	struct defer_arg *a = arg;
+	for (int k = 0; k < SYNC_EACH; k++) {
+		char iccid[21];
+		snprintf(iccid, sizeof(iccid), "89000000000008%02d%04d", a->index, k);
+		struct dp_db_profile_new p = fake_profile(iccid, "deferred");
+		int64_t id;
+		dp_db_defer_begin(a->db);
+		if (dp_db_profile_add(a->db, &p, "test", &id) != DP_OK)
+			a->errors++;
+		uint64_t t = dp_db_defer_end(a->db);
+		if (t == 0)
+			continue; /* already covered by a sync another ticket started */
+		int w = dp_db_when_durable(a->db, t, on_durable, a->z);
+		if (w == 0)
+			a->waits++;
+		else if (w != 1)
+			a->errors++;
+	}
+	return NULL;
+}
+
+/* Threads that never wait: every ticket is settled once, none with an error, nothing is
+ * lost, and the sync thread covers several commits per sync when they come faster than
+ * it syncs. */
+static void deferred_durability_threads(void **state)
+{
+	struct fx *f = *state;
+	uint64_t d, s;
+	struct settled z;
+	settled_init(&z);
+	sync_stats_delta(f, NULL, NULL);
+	pthread_t th[SYNC_THREADS];
+	struct defer_arg a[SYNC_THREADS];
+	for (int i = 0; i < SYNC_THREADS; i++) {
+		a[i] = (struct defer_arg){.db = f->db, .z = &z, .index = i};
+		assert_int_equal(pthread_create(&th[i], NULL, defer_thread, &a[i]), 0);
+	}
+	int waits = 0;
+	for (int i = 0; i < SYNC_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].errors, 0);
+		waits += a[i].waits;
+	}
+	assert_int_equal(settled_calls(&z, waits), waits);
+	assert_int_equal(z.errors, 0);
+	sync_stats_delta(f, &d, &s);
+	assert_int_equal(d, SYNC_THREADS * SYNC_EACH);
+	assert_true(s >= 1);
+	assert_true(s <= d);
+	size_t counts[DP_PROFILE_STATE_COUNT];
+	assert_int_equal(dp_db_profile_count(f->db, "deferred", counts), 0);
+	assert_int_equal(counts[DP_PROFILE_AVAILABLE], SYNC_THREADS * SYNC_EACH);
+	printf("# deferred: %llu commits, %d waited, %llu syncs\n", (unsigned long long)d, waits,
+	       (unsigned long long)s);
+}
+
 /* getBoundProfilePackage's binding with the otSK.DP scalar kept on the profile. */
 static void bind_keeping(struct fx *f, struct dp_db_session *s, uint8_t otpk, uint8_t sk)
 {
@@ -1625,6 +1799,8 @@ int main(void)
 	    T(concurrent_claims_several_connections),
 	    T(group_commit_counts),
 	    T(group_commit_threads),
+	    T(deferred_durability),
+	    T(deferred_durability_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
