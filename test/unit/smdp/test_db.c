@@ -1456,21 +1456,41 @@ static void group_commit_counts(void **state)
 #define SYNC_THREADS 8
 #define SYNC_EACH 25
 
-struct syncer_arg {
+struct settled;
+static void on_durable(void *arg, int r);
+
+/* A thread's share of the commits: waiting for each sync (z NULL), or deferring and
+ * handing each ticket to dp_db_when_durable, settled into z. */
+struct committer {
 	struct dp_db *db;
+	struct settled *z;
 	int index;
 	int errors;
+	int waits; /* tickets handed to dp_db_when_durable that answered 0 */
 };
 
-static void *sync_thread(void *arg)
+static void *commit_thread(void *arg)
 {
-	struct syncer_arg *a = arg;
+	struct committer *a = arg;
 	for (int k = 0; k < SYNC_EACH; k++) {
 		char iccid[21];
-		snprintf(iccid, sizeof(iccid), "89000000000007%02d%04d", a->index, k);
-		struct dp_db_profile_new p = fake_profile(iccid, "many");
+		snprintf(iccid, sizeof(iccid), "8900000000000%d%02d%04d", a->z ? 8 : 7, a->index,
+			 k);
+		struct dp_db_profile_new p = fake_profile(iccid, a->z ? "deferred" : "many");
 		int64_t id;
+		if (a->z != NULL)
+			dp_db_defer_begin(a->db);
 		if (dp_db_profile_add(a->db, &p, "test", &id) != DP_OK)
+			a->errors++;
+		if (a->z == NULL)
+			continue;
+		uint64_t t = dp_db_defer_end(a->db);
+		if (t == 0)
+			continue; /* already covered by a sync another ticket started */
+		int w = dp_db_when_durable(a->db, t, on_durable, a->z);
+		if (w == 0)
+			a->waits++;
+		else if (w != 1)
 			a->errors++;
 	}
 	return NULL;
@@ -1484,10 +1504,10 @@ static void group_commit_threads(void **state)
 	uint64_t d, s;
 	sync_stats_delta(f, NULL, NULL);
 	pthread_t th[SYNC_THREADS];
-	struct syncer_arg a[SYNC_THREADS];
+	struct committer a[SYNC_THREADS];
 	for (int i = 0; i < SYNC_THREADS; i++) {
-		a[i] = (struct syncer_arg){.db = f->db, .index = i};
-		assert_int_equal(pthread_create(&th[i], NULL, sync_thread, &a[i]), 0);
+		a[i] = (struct committer){.db = f->db, .index = i};
+		assert_int_equal(pthread_create(&th[i], NULL, commit_thread, &a[i]), 0);
 	}
 	for (int i = 0; i < SYNC_THREADS; i++) {
 		pthread_join(th[i], NULL);
@@ -1612,37 +1632,6 @@ static void deferred_durability(void **state)
 	assert_int_equal(state_of(f, other, NULL), DP_PROFILE_AVAILABLE);
 }
 
-struct defer_arg {
-	struct dp_db *db;
-	struct settled *z;
-	int index;
-	int errors;
-	int waits; /* tickets handed to dp_db_when_durable that answered 0 */
-};
-
-static void *defer_thread(void *arg)
-{
-	struct defer_arg *a = arg;
-	for (int k = 0; k < SYNC_EACH; k++) {
-		char iccid[21];
-		snprintf(iccid, sizeof(iccid), "89000000000008%02d%04d", a->index, k);
-		struct dp_db_profile_new p = fake_profile(iccid, "deferred");
-		int64_t id;
-		dp_db_defer_begin(a->db);
-		if (dp_db_profile_add(a->db, &p, "test", &id) != DP_OK)
-			a->errors++;
-		uint64_t t = dp_db_defer_end(a->db);
-		if (t == 0)
-			continue; /* already covered by a sync another ticket started */
-		int w = dp_db_when_durable(a->db, t, on_durable, a->z);
-		if (w == 0)
-			a->waits++;
-		else if (w != 1)
-			a->errors++;
-	}
-	return NULL;
-}
-
 /* Threads that never wait: every ticket is settled once, none with an error, nothing is
  * lost, and the sync thread covers several commits per sync when they come faster than
  * it syncs. */
@@ -1654,10 +1643,10 @@ static void deferred_durability_threads(void **state)
 	settled_init(&z);
 	sync_stats_delta(f, NULL, NULL);
 	pthread_t th[SYNC_THREADS];
-	struct defer_arg a[SYNC_THREADS];
+	struct committer a[SYNC_THREADS];
 	for (int i = 0; i < SYNC_THREADS; i++) {
-		a[i] = (struct defer_arg){.db = f->db, .z = &z, .index = i};
-		assert_int_equal(pthread_create(&th[i], NULL, defer_thread, &a[i]), 0);
+		a[i] = (struct committer){.db = f->db, .z = &z, .index = i};
+		assert_int_equal(pthread_create(&th[i], NULL, commit_thread, &a[i]), 0);
 	}
 	int waits = 0;
 	for (int i = 0; i < SYNC_THREADS; i++) {
