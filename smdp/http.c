@@ -328,7 +328,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* fmt comes from libmicrohttpd: a printf format (so clang's -Wformat-nonliteral is satisfied) */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
+							   va_list ap)
 {
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
