@@ -155,7 +155,8 @@ static void es2(const char *who, const char *function, const char *body, struct 
 }
 
 /* A request body: the header of `requester` and the members (JSON text without braces). */
-static const char *body(const char *requester, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static const char *body(const char *requester,
+								 const char *fmt, ...)
 {
 	static char out[2048];
 	char members[1800];
@@ -349,7 +350,7 @@ static void format_refusals(void **state)
 	    body("ACME", "\"iccid\":\"%s\",\"eid\":\"89049032123451234512345678901234\"", iccid),
 	    &a);
 	assert_code(&a, "8.1.1", "2.1"); /* mod 97 is not 1 */
-	es2("acme", "downloadOrder", body("ACME", ""), &a);
+	es2("acme", "downloadOrder", body("ACME", "%s", ""), &a);
 	assert_code(&a, "1.3.1", "2.3");
 	es2("acme", "downloadOrder", "{\"iccid\":\"1\"}", &a);
 	assert_code(&a, "1.3.1", "2.2"); /* no header */
@@ -373,7 +374,7 @@ static void format_refusals(void **state)
 	es2("acme", "cancelOrder",
 	    body("ACME", "\"iccid\":\"%s\",\"finalProfileStatusIndicator\":\"Gone\"", iccid), &a);
 	assert_code(&a, "8.2.1", "2.1");
-	es2("acme", "releaseProfile", body("ACME", ""), &a);
+	es2("acme", "releaseProfile", body("ACME", "%s", ""), &a);
 	assert_code(&a, "8.2.1", "2.2");
 	/* unknown ICCID and profile type */
 	char unknown[21];

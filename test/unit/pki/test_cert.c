@@ -980,7 +980,7 @@ static void test_no_key_material_in_logs(void **state)
  * the version field) and the SGP.26 certificates; refusals of anything else. */
 static void test_pubkey_from_der(void **state)
 {
-	static const char *const files[] = { "sgp26/" CI_NIST,
+	static const char *const files[] = { ("sgp26/" CI_NIST),
 					     "sgp26/eUICC/CERT_EUICC_ECDSA_NIST.der",
 					     "sgp26/eUICC/CERT_EUICC_ECDSA_BRP.der" };
 	struct chain ch;
