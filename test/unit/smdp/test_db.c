@@ -1456,9 +1456,48 @@ static void group_commit_counts(void **state)
 #define SYNC_THREADS 8
 #define SYNC_EACH 25
 
-struct settled;
-static void on_durable(void *arg, int r);
-static int settled_calls(struct settled *z, int at_least);
+/* ---- durability: deferred (a server thread that must not wait for the disk) ---- */
+
+struct settled {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int calls;
+	int errors;
+	bool other_thread; /* every call came from a thread other than the test's */
+	pthread_t test_thread;
+};
+
+static void settled_init(struct settled *z)
+{
+	memset(z, 0, sizeof(*z));
+	pthread_mutex_init(&z->lock, NULL);
+	pthread_cond_init(&z->cond, NULL);
+	z->other_thread = true;
+	z->test_thread = pthread_self();
+}
+
+static void on_durable(void *arg, int r)
+{
+	struct settled *z = arg;
+	pthread_mutex_lock(&z->lock);
+	z->calls++;
+	if (r != DP_OK)
+		z->errors++;
+	if (pthread_equal(pthread_self(), z->test_thread))
+		z->other_thread = false;
+	pthread_cond_broadcast(&z->cond);
+	pthread_mutex_unlock(&z->lock);
+}
+
+static int settled_calls(struct settled *z, int at_least)
+{
+	pthread_mutex_lock(&z->lock);
+	while (z->calls < at_least)
+		pthread_cond_wait(&z->cond, &z->lock);
+	int n = z->calls;
+	pthread_mutex_unlock(&z->lock);
+	return n;
+}
 
 /* A thread's share of the commits: waiting for each sync (z NULL), or deferring and
  * handing each ticket to dp_db_when_durable, settled into z. */
@@ -1536,49 +1575,6 @@ static void group_commit_threads(void **state)
 	run_committers(*state, NULL, &s);
 	printf("# group commit: %d commits, %llu syncs\n", SYNC_THREADS * SYNC_EACH,
 	       (unsigned long long)s);
-}
-
-/* ---- durability: deferred (a server thread that must not wait for the disk) ---- */
-
-struct settled {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int calls;
-	int errors;
-	bool other_thread; /* every call came from a thread other than the test's */
-	pthread_t test_thread;
-};
-
-static void settled_init(struct settled *z)
-{
-	memset(z, 0, sizeof(*z));
-	pthread_mutex_init(&z->lock, NULL);
-	pthread_cond_init(&z->cond, NULL);
-	z->other_thread = true;
-	z->test_thread = pthread_self();
-}
-
-static void on_durable(void *arg, int r)
-{
-	struct settled *z = arg;
-	pthread_mutex_lock(&z->lock);
-	z->calls++;
-	if (r != DP_OK)
-		z->errors++;
-	if (pthread_equal(pthread_self(), z->test_thread))
-		z->other_thread = false;
-	pthread_cond_broadcast(&z->cond);
-	pthread_mutex_unlock(&z->lock);
-}
-
-static int settled_calls(struct settled *z, int at_least)
-{
-	pthread_mutex_lock(&z->lock);
-	while (z->calls < at_least)
-		pthread_cond_wait(&z->cond, &z->lock);
-	int n = z->calls;
-	pthread_mutex_unlock(&z->lock);
-	return n;
 }
 
 /* Inside a deferral a durable commit returns before its sync and yields a ticket; reads of
