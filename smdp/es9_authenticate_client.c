@@ -21,6 +21,7 @@ static const struct dp_es9_member spec[] = {
 struct auth_response {
 	struct dp_tlv signed1, signature1, euicc_cert, eum_cert;
 	struct dp_tlv tid, address, challenge, info2, ctx;
+	asn1_node tree; /* the whole response, decoded once: eligibility reads euiccInfo2 */
 	bool has_matching_id;
 	char matching_id[DP_DB_MATCHING_ID_MAX + 1];
 	bool euicc_error; /* the error alternative; tid is its transactionId */
@@ -32,12 +33,10 @@ struct auth_response {
 static int slice(struct dp_es9_reply *rp, const struct dp_buf *b, struct auth_response *a)
 {
 	struct dp_tlv top, ok;
-	asn1_node n = NULL;
-	if (dp_asn1_decode("RSPDefinitions.AuthenticateServerResponse", b->data, b->len, &n) !=
-	    DP_OK)
+	if (dp_asn1_decode("RSPDefinitions.AuthenticateServerResponse", b->data, b->len,
+			   &a->tree) != DP_OK)
 		return dp_es9_refuse(rp, DP_ES9_INVALID_INPUT, "authenticateServerResponse: %s",
 				     dp_err_detail());
-	dp_asn1_free(&n);
 	if (dp_tlv_expect(b->data, b->len, 0xBF38, &top) != DP_OK ||
 	    dp_tlv_expect(top.value, top.len, 0, &ok) != DP_OK)
 		return dp_es9_refuse(rp, DP_ES9_INVALID_INPUT, "authenticateServerResponse: %s",
@@ -83,59 +82,52 @@ static int slice(struct dp_es9_reply *rp, const struct dp_buf *b, struct auth_re
 	return DP_OK;
 }
 
+/* euiccInfo2's members in the decoded AuthenticateServerResponse */
+#define INFO2 "authenticateResponseOk.euiccSigned1.euiccInfo2."
+
 /* Eligibility of a profile for this eUICC (SGP.22 3.1.3 step "eligibility check"): a test
  * profile needs testProfileSupport, the profile's PPRs must not be forbidden, and the
- * package must fit the free memory the eUICC reports. */
-static int eligible(struct dp_es9_reply *rp, const struct dp_tlv *info2,
-		    const struct dp_db_profile *p)
+ * package must fit the free memory the eUICC reports. `n` is the response slice() decoded
+ * (and so checked against the schema, euiccInfo2 included). */
+static int eligible(struct dp_es9_reply *rp, asn1_node_const n, const struct dp_db_profile *p)
 {
-	asn1_node n = NULL;
-	int r = dp_asn1_decode("RSPDefinitions.EUICCInfo2", info2->raw, info2->raw_len, &n);
-	if (r)
-		return dp_es9_refuse(rp, DP_ES9_INVALID_INPUT, "euiccInfo2: %s", dp_err_detail());
 	uint8_t bits[8] = { 0 };
 	size_t nbits = 0;
 	if (p->profile_class == 0 &&
-	    (dp_asn1_read_bits(n, "rspCapability", bits, sizeof(bits), &nbits) != DP_OK ||
+	    (dp_asn1_read_bits(n, INFO2 "rspCapability", bits, sizeof(bits), &nbits) != DP_OK ||
 	     nbits <= 3 || (bits[0] & 0x10) == 0)) {
-		r = dp_es9_refuse(rp, DP_ES9_NO_ELIGIBLE_PROFILE,
-				  "a test profile for an eUICC without testProfileSupport");
-		goto out;
+		return dp_es9_refuse(rp, DP_ES9_NO_ELIGIBLE_PROFILE,
+				     "a test profile for an eUICC without testProfileSupport");
 	}
 	memset(bits, 0, sizeof(bits));
 	if (p->ppr != 0 &&
-	    dp_asn1_read_bits(n, "forbiddenProfilePolicyRules", bits, sizeof(bits), &nbits) ==
+	    dp_asn1_read_bits(n, INFO2 "forbiddenProfilePolicyRules", bits, sizeof(bits), &nbits) ==
 		    DP_OK) {
 		uint32_t forbidden = 0;
 		for (size_t i = 0; i < nbits && i < 32; i++)
 			if (bits[i / 8] & (0x80 >> (i % 8)))
 				forbidden |= 1u << i;
 		if (forbidden & p->ppr) {
-			r = dp_es9_refuse(rp, DP_ES9_NO_ELIGIBLE_PROFILE,
-					  "the profile's policy rules are forbidden on this eUICC");
-			goto out;
+			return dp_es9_refuse(rp, DP_ES9_NO_ELIGIBLE_PROFILE,
+					     "the profile's policy rules are forbidden on this eUICC");
 		}
 	}
 	/* extCardResource (ETSI TS 102 226): 82 free non-volatile memory */
 	uint8_t ext[64];
 	size_t ext_len = 0;
 	struct dp_tlv mem;
-	if (dp_asn1_read(n, "extCardResource", ext, sizeof(ext), &ext_len) == DP_OK &&
+	if (dp_asn1_read(n, INFO2 "extCardResource", ext, sizeof(ext), &ext_len) == DP_OK &&
 	    dp_tlv_find(ext, ext_len, 0x82, &mem) == DP_OK && mem.len >= 1 && mem.len <= 8) {
 		uint64_t free_bytes = 0;
 		for (size_t i = 0; i < mem.len; i++)
 			free_bytes = free_bytes << 8 | mem.value[i];
 		if (free_bytes < p->package_len) {
-			r = dp_es9_refuse(rp, DP_ES9_INSUFFICIENT_MEMORY,
-					  "the profile needs %zu bytes, the eUICC has %llu free",
-					  p->package_len, (unsigned long long)free_bytes);
-			goto out;
+			return dp_es9_refuse(rp, DP_ES9_INSUFFICIENT_MEMORY,
+					     "the profile needs %zu bytes, the eUICC has %llu free",
+					     p->package_len, (unsigned long long)free_bytes);
 		}
 	}
-	r = DP_OK;
-out:
-	dp_asn1_free(&n);
-	return r;
+	return DP_OK;
 }
 
 /* Ends an order (expiry, attempts) and reports ES2+ notification point 1 with the
@@ -362,7 +354,7 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 	r = dp_db_profile_get_by_id(smdp->db, s.profile_id, false, &p);
 	if (r)
 		goto out;
-	r = eligible(&rp, &a.info2, &p);
+	r = eligible(&rp, a.tree, &p);
 	if (r == DP_ES9_REFUSED) {
 		/* ES2+ notification point 1 when the order ends (a pool claim goes back) */
 		struct dp_es2_report rep;
@@ -398,6 +390,7 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 		r = dp_es9_put_b64(&rp, "smdpCertificate", cert, cert_len);
 out:
 	r = dp_es9_reply_finish(&rp, r, resp);
+	dp_asn1_free(&a.tree);
 	dp_db_binding_wipe(&kept);
 	dp_cert_chain_deinit(&chain);
 	dp_buf_deinit(&msg);
