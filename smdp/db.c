@@ -19,7 +19,7 @@
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define STMT_CACHE 128
 #define BLOB_MAX (16 * 1024 * 1024)
 
@@ -206,6 +206,57 @@ static const char schema_blobs[] =
 	" WHERE bpp IS NOT NULL AND stage < 4;"
 	"ALTER TABLE sessions DROP COLUMN bpp;"
 	"UPDATE meta SET value = '5' WHERE key = 'schema_version';";
+
+/* Schema 6: fewer pages per commit. Each b-tree a commit touches is at least one page
+ * written to the WAL and synced; a download wrote 32 (docs/performance.md).
+ * - The (type, state) index moved an entry at every state change; the Available profiles
+ *   of a type now have a partial index, which only a profile entering or leaving Available
+ *   changes, and the type alone an index written once, at import. SQLite uses a partial
+ *   index only when the query's WHERE says `state = 0` itself (AVAILABLE_SQL).
+ * - History keyed by (profile, seq) without a rowid: one b-tree instead of a table and
+ *   its index. Existing rows are numbered in their old id order.
+ * - Notifications without a rowid: their primary key is the table.
+ * - Sessions: the (stage, expiry) index moved an entry at every stage; open and ended
+ *   sessions now have partial indexes on the expiry, changed only when a session starts
+ *   and ends. */
+static const char schema_pages[] =
+	"CREATE INDEX profiles_type ON profiles(profile_type);"
+	"CREATE INDEX profiles_available ON profiles(profile_type) WHERE state = 0;"
+	"DROP INDEX profiles_type_state;"
+	"CREATE TABLE history6 ("
+	" profile_id INTEGER NOT NULL REFERENCES profiles(id),"
+	" seq INTEGER NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" from_state INTEGER NOT NULL,"
+	" to_state INTEGER NOT NULL,"
+	" event TEXT NOT NULL,"
+	" why TEXT NOT NULL,"
+	" PRIMARY KEY (profile_id, seq)) WITHOUT ROWID;"
+	"INSERT INTO history6 SELECT profile_id,"
+	" row_number() OVER (PARTITION BY profile_id ORDER BY id),"
+	" at, actor, from_state, to_state, event, why FROM history;"
+	"DROP TABLE history;"
+	"ALTER TABLE history6 RENAME TO history;"
+	"CREATE TABLE notifications6 ("
+	" eid TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" iccid TEXT NOT NULL DEFAULT '',"
+	" result TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" PRIMARY KEY (eid, seq, kind, iccid)) WITHOUT ROWID;"
+	"INSERT INTO notifications6 SELECT eid, seq, kind, iccid, result, at FROM notifications;"
+	"DROP TABLE notifications;"
+	"ALTER TABLE notifications6 RENAME TO notifications;"
+	"DROP INDEX sessions_open;"
+	"CREATE INDEX sessions_open ON sessions(expires_at) WHERE stage < 4;"
+	"CREATE INDEX sessions_ended ON sessions(expires_at) WHERE stage = 4;"
+	"UPDATE meta SET value = '6' WHERE key = 'schema_version';";
+
+/* The Available state as SQL text, for the queries profiles_available serves */
+#define AVAILABLE_SQL "0"
+_Static_assert(DP_PROFILE_AVAILABLE == 0, "AVAILABLE_SQL is DP_PROFILE_AVAILABLE");
 
 static int hook_queue(struct dp_db *db, const struct dp_db_change *c);
 
@@ -671,8 +722,9 @@ static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_ev
 		" rebind_otpk_euicc = CASE WHEN ?4 THEN rebind_otpk_euicc END,"
 		" rebind_otsk_dp = CASE WHEN ?4 THEN rebind_otsk_dp END WHERE id = ?1";
 	static const char q_hist[] =
-		"INSERT INTO history(profile_id, at, actor, from_state, to_state, event, why)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+		"INSERT INTO history(profile_id, seq, at, actor, from_state, to_state, event, why)"
+		" VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM history WHERE profile_id = ?1),"
+		" ?2, ?3, ?4, ?5, ?6, ?7)";
 	sqlite3_stmt *st;
 	int r = prep(db, q_get, &st);
 	if (r)
@@ -756,35 +808,14 @@ static int set_profile_eid(struct dp_db *db, int64_t profile_id, const char *eid
 
 /* ---- open / close ---- */
 
-/* Step 2 -> 3: the callback queue (inside migrate's transaction). */
-static int migrate_callbacks(struct dp_db *db)
-{
-	int v = 0;
-	int r = dp_db_schema_version(db, &v);
-	if (r == DP_OK && v == 2)
-		r = exec(db, schema_callbacks);
-	return r;
-}
-
-/* Step 3 -> 4: the kept binding of a profile (inside migrate's transaction). */
-static int migrate_rebind(struct dp_db *db)
-{
-	int v = 0;
-	int r = dp_db_schema_version(db, &v);
-	if (r == DP_OK && v == 3)
-		r = exec(db, schema_rebind);
-	return r;
-}
-
-/* Step 4 -> 5: packages and BPPs in tables of their own (inside migrate's transaction). */
-static int migrate_blobs(struct dp_db *db)
-{
-	int v = 0;
-	int r = dp_db_schema_version(db, &v);
-	if (r == DP_OK && v == 4)
-		r = exec(db, schema_blobs);
-	return r;
-}
+/* The steps from each version to the next, run in one transaction by migrate() */
+static const struct {
+	int from;
+	const char *sql;
+} migrations[] = {
+	{ 1, schema_v2 },     { 2, schema_callbacks }, { 3, schema_rebind },
+	{ 4, schema_blobs }, { 5, schema_pages },
+};
 
 static int migrate(struct dp_db *db)
 {
@@ -793,16 +824,14 @@ static int migrate(struct dp_db *db)
 			 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');");
 	if (r)
 		return r;
-	int v = 0;
-	r = dp_db_schema_version(db, &v);
-	if (r == DP_OK && v == 1)
-		r = exec(db, schema_v2);
-	if (r == DP_OK)
-		r = migrate_callbacks(db);
-	if (r == DP_OK)
-		r = migrate_rebind(db);
-	if (r == DP_OK && db->migrate_upto != 4)
-		r = migrate_blobs(db);
+	for (size_t i = 0; r == DP_OK && i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+		int v = 0;
+		if (db->migrate_upto != 0 && migrations[i].from >= db->migrate_upto)
+			break;
+		r = dp_db_schema_version(db, &v);
+		if (r == DP_OK && v == migrations[i].from)
+			r = exec(db, migrations[i].sql);
+	}
 	if (r == DP_OK)
 		r = exec(db, "COMMIT");
 	if (r)
@@ -819,7 +848,7 @@ int dp_db_open(const char *path, struct dp_db **out)
 
 int dp_db_open_schema(const char *path, int version, struct dp_db **out)
 {
-	if (version != 4 && version != SCHEMA_VERSION)
+	if (version < 4 || version > SCHEMA_VERSION)
 		return dp_err_set(DP_ERR_INVAL, "schema version %d cannot be opened", version);
 	return open_upto(path, version == SCHEMA_VERSION ? 0 : version, out);
 }
@@ -989,8 +1018,8 @@ int dp_db_profile_add(struct dp_db *db, const struct dp_db_profile_new *p, const
 		" metadata, ppk, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10)";
 	static const char q_pkg[] = "INSERT INTO packages(profile_id, package) VALUES (?1, ?2)";
 	static const char q_hist[] =
-		"INSERT INTO history(profile_id, at, actor, from_state, to_state, event, why)"
-		" VALUES (?1, ?2, ?3, ?4, ?4, 'import', '')";
+		"INSERT INTO history(profile_id, seq, at, actor, from_state, to_state, event, why)"
+		" VALUES (?1, 1, ?2, ?3, ?4, ?4, 'import', '')";
 	uint8_t ppk[48];
 	sqlite3_stmt *st;
 	int r = begin(db);
@@ -1248,7 +1277,7 @@ int dp_db_profile_history(struct dp_db *db, const char *iccid, dp_db_history_cb 
 {
 	static const char q[] =
 		"SELECT h.at, h.actor, h.from_state, h.to_state, h.event, h.why FROM history h"
-		" JOIN profiles p ON p.id = h.profile_id WHERE p.iccid = ?1 ORDER BY h.id";
+		" JOIN profiles p ON p.id = h.profile_id WHERE p.iccid = ?1 ORDER BY h.seq";
 	sqlite3_stmt *st;
 	struct dp_db_history h;
 	int64_t id;
@@ -1320,7 +1349,7 @@ int dp_db_order_add(struct dp_db *db, const struct dp_db_order_new *o, const cha
 		    int64_t *id, char *iccid_out)
 {
 	static const char q_first[] =
-		"SELECT id, iccid FROM profiles WHERE profile_type = ?1 AND state = ?2"
+		"SELECT id, iccid FROM profiles WHERE profile_type = ?1 AND state = " AVAILABLE_SQL
 		" ORDER BY id LIMIT 1";
 	static const char q_by_iccid[] = "SELECT id, iccid, state FROM profiles WHERE iccid = ?1";
 	static const char q_ins[] =
@@ -1345,7 +1374,6 @@ int dp_db_order_add(struct dp_db *db, const struct dp_db_order_new *o, const cha
 			if (r)
 				goto out;
 			bind_str(st, 1, o->profile_type);
-			sqlite3_bind_int(st, 2, DP_PROFILE_AVAILABLE);
 		}
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
@@ -1700,7 +1728,8 @@ int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t
 		"SELECT profile_id, pool, profile_type, attempts, max_attempts, closed"
 		" FROM orders WHERE id = ?1";
 	static const char q_claim[] =
-		"SELECT id FROM profiles WHERE profile_type = ?1 AND state = ?2 ORDER BY id LIMIT 1";
+		"SELECT id FROM profiles WHERE profile_type = ?1 AND state = " AVAILABLE_SQL
+		" ORDER BY id LIMIT 1";
 	static const char q_profile[] = "SELECT state, eid FROM profiles WHERE id = ?1";
 	static const char q_attempt[] = "UPDATE orders SET attempts = attempts + 1 WHERE id = ?1";
 	static const char q_link[] = "UPDATE profiles SET eid = ?2, last_order = ?3 WHERE id = ?1";
@@ -1749,7 +1778,6 @@ int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t
 		if (r)
 			goto out;
 		bind_str(st, 1, type);
-		sqlite3_bind_int(st, 2, DP_PROFILE_AVAILABLE);
 		int rc = sqlite3_step(st);
 		profile_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 		sqlite3_reset(st);
@@ -2542,7 +2570,8 @@ static int es2_profile_by_type(struct dp_db *db, const char *type, const char *o
 			       int64_t *id, char *iccid, enum dp_db_es2_outcome *outcome)
 {
 	static const char q_first[] = "SELECT id, iccid FROM profiles WHERE profile_type = ?1"
-				      " AND owner = ?2 AND state = ?3 ORDER BY id LIMIT 1";
+				      " AND owner = ?2 AND state = " AVAILABLE_SQL
+				      " ORDER BY id LIMIT 1";
 	static const char q_count[] = "SELECT count(*), coalesce(sum(owner = ?2), 0) FROM profiles"
 				      " WHERE profile_type = ?1";
 	sqlite3_stmt *st;
@@ -2551,7 +2580,6 @@ static int es2_profile_by_type(struct dp_db *db, const char *type, const char *o
 		return r;
 	bind_str(st, 1, type);
 	bind_str(st, 2, owner);
-	sqlite3_bind_int(st, 3, DP_PROFILE_AVAILABLE);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);

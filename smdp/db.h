@@ -26,7 +26,7 @@ struct dp_db;
 
 /* Opens (creating when missing) the database file and brings its schema up to date. */
 int dp_db_open(const char *path, struct dp_db **out) DP_WUR;
-/* For tests of the migrations: opens path migrated only up to schema version (4 or the
+/* For tests of the migrations: opens path migrated only up to schema version (4 to the
  * current one); the handle is good for dp_db_close and dp_db_schema_version only. */
 int dp_db_open_schema(const char *path, int version, struct dp_db **out) DP_WUR;
 void dp_db_close(struct dp_db *db);

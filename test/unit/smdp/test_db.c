@@ -1149,7 +1149,7 @@ static void survives_close_reopen(void **state)
 	assert_int_equal(dp_db_open(f->path, &f->db), 0);
 	int v = 0;
 	assert_int_equal(dp_db_schema_version(f->db, &v), 0);
-	assert_int_equal(v, 5); /* 3: callback queue; 4: kept binding; 5: blobs apart */
+	assert_int_equal(v, 6); /* 3: callback queue; 4: kept binding; 5: blobs apart; 6: pages */
 	dp_db_session_init(&g);
 	assert_int_equal(dp_db_session_get(f->db, s.tid, s.tid_len, &g), 0);
 	assert_int_equal(g.stage, DP_DB_STAGE_BOUND);
@@ -1195,6 +1195,20 @@ static void survives_close_reopen(void **state)
 	unlink(bad);
 }
 
+struct hist_log {
+	int n;
+	char why[4][256];
+};
+
+static int hist_collect(void *ctx, const struct dp_db_history *h)
+{
+	struct hist_log *l = ctx;
+	if (l->n < 4)
+		snprintf(l->why[l->n], sizeof(l->why[0]), "%s", h->why);
+	l->n++;
+	return 0;
+}
+
 /* A schema 4 file (package in the profile row, BPP in the session row) opens as schema 5
  * with its package and its open session's BPP where the new schema keeps them. The rows
  * are written with SQLite directly: the schema 4 code is gone. */
@@ -1227,7 +1241,13 @@ static void migrates_schema_4(void **state)
 	    "INSERT INTO sessions(tid, stage, created_at, expires_at, smdp_address,"
 	    " server_challenge, euicc_challenge, ci_ski, bpp)"
 	    " VALUES (x'05060708', 4, 1, 1, 'a', zeroblob(16), zeroblob(16), zeroblob(20),"
-	    " x'BF3600');",
+	    " x'BF3600');"
+	    /* history out of id order across profiles: schema 6 numbers each profile's rows */
+	    "INSERT INTO history(id, profile_id, at, actor, from_state, to_state, event, why)"
+	    " VALUES (9, 1, 2, 'es2', 0, 2, 'confirmed', 'second'),"
+	    " (4, 1, 1, 'cli', 0, 0, 'import', 'first'), (5, 2, 1, 'cli', 0, 0, 'import', '');"
+	    "INSERT INTO notifications(eid, seq, kind, iccid, result, at)"
+	    " VALUES ('" EID1 "', 7, 'install', '89000000000000000042', 'ok', 1);",
 	    NULL, NULL, &msg);
 	if (rc != SQLITE_OK)
 		fail_msg("schema 4 rows: %s", msg);
@@ -1235,7 +1255,17 @@ static void migrates_schema_4(void **state)
 
 	assert_int_equal(dp_db_open(f->path, &f->db), 0);
 	assert_int_equal(dp_db_schema_version(f->db, &v), 0);
-	assert_int_equal(v, 5);
+	assert_int_equal(v, 6);
+	struct hist_log hl = { 0 };
+	assert_int_equal(dp_db_profile_history(f->db, "89000000000000000042", hist_collect, &hl),
+			 0);
+	assert_int_equal(hl.n, 2);
+	assert_string_equal(hl.why[0], "first");
+	assert_string_equal(hl.why[1], "second");
+	/* the carried-over notification still dedupes */
+	assert_int_equal(dp_db_notification_add(f->db, EID1, 7, "install", "89000000000000000042",
+						"ok"),
+			 DP_ERR_DB_EXISTS);
 	struct dp_db_profile p;
 	dp_db_profile_init(&p);
 	assert_int_equal(dp_db_profile_get(f->db, "89000000000000000042", true, &p), 0);
