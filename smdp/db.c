@@ -213,31 +213,15 @@ static const char schema_blobs[] =
  *   of a type now have a partial index, which only a profile entering or leaving Available
  *   changes, and the type alone an index written once, at import. SQLite uses a partial
  *   index only when the query's WHERE says `state = 0` itself (AVAILABLE_SQL).
- * - History keyed by (profile, seq) without a rowid: one b-tree instead of a table and
- *   its index. Existing rows are numbered in their old id order.
  * - Notifications without a rowid: their primary key is the table.
- * - Sessions: the (stage, expiry) index moved an entry at every stage; open and ended
- *   sessions now have partial indexes on the expiry, changed only when a session starts
- *   and ends. */
+ * Measured and left (docs/performance.md): history without a rowid keyed by (profile,
+ * seq) splits pages, as each profile's later rows land among the packed import rows; a
+ * partial index of open sessions' expiry is rewritten anyway, as SQLite updates a partial
+ * index whenever its WHERE's columns change. */
 static const char schema_pages[] =
 	"CREATE INDEX profiles_type ON profiles(profile_type);"
 	"CREATE INDEX profiles_available ON profiles(profile_type) WHERE state = 0;"
 	"DROP INDEX profiles_type_state;"
-	"CREATE TABLE history6 ("
-	" profile_id INTEGER NOT NULL REFERENCES profiles(id),"
-	" seq INTEGER NOT NULL,"
-	" at INTEGER NOT NULL,"
-	" actor TEXT NOT NULL,"
-	" from_state INTEGER NOT NULL,"
-	" to_state INTEGER NOT NULL,"
-	" event TEXT NOT NULL,"
-	" why TEXT NOT NULL,"
-	" PRIMARY KEY (profile_id, seq)) WITHOUT ROWID;"
-	"INSERT INTO history6 SELECT profile_id,"
-	" row_number() OVER (PARTITION BY profile_id ORDER BY id),"
-	" at, actor, from_state, to_state, event, why FROM history;"
-	"DROP TABLE history;"
-	"ALTER TABLE history6 RENAME TO history;"
 	"CREATE TABLE notifications6 ("
 	" eid TEXT NOT NULL,"
 	" seq INTEGER NOT NULL,"
@@ -249,9 +233,6 @@ static const char schema_pages[] =
 	"INSERT INTO notifications6 SELECT eid, seq, kind, iccid, result, at FROM notifications;"
 	"DROP TABLE notifications;"
 	"ALTER TABLE notifications6 RENAME TO notifications;"
-	"DROP INDEX sessions_open;"
-	"CREATE INDEX sessions_open ON sessions(expires_at) WHERE stage < 4;"
-	"CREATE INDEX sessions_ended ON sessions(expires_at) WHERE stage = 4;"
 	"UPDATE meta SET value = '6' WHERE key = 'schema_version';";
 
 /* The Available state as SQL text, for the queries profiles_available serves */
@@ -722,9 +703,8 @@ static int change_state(struct dp_db *db, int64_t profile_id, enum dp_profile_ev
 		" rebind_otpk_euicc = CASE WHEN ?4 THEN rebind_otpk_euicc END,"
 		" rebind_otsk_dp = CASE WHEN ?4 THEN rebind_otsk_dp END WHERE id = ?1";
 	static const char q_hist[] =
-		"INSERT INTO history(profile_id, seq, at, actor, from_state, to_state, event, why)"
-		" VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM history WHERE profile_id = ?1),"
-		" ?2, ?3, ?4, ?5, ?6, ?7)";
+		"INSERT INTO history(profile_id, at, actor, from_state, to_state, event, why)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 	sqlite3_stmt *st;
 	int r = prep(db, q_get, &st);
 	if (r)
@@ -1018,8 +998,8 @@ int dp_db_profile_add(struct dp_db *db, const struct dp_db_profile_new *p, const
 		" metadata, ppk, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10)";
 	static const char q_pkg[] = "INSERT INTO packages(profile_id, package) VALUES (?1, ?2)";
 	static const char q_hist[] =
-		"INSERT INTO history(profile_id, seq, at, actor, from_state, to_state, event, why)"
-		" VALUES (?1, 1, ?2, ?3, ?4, ?4, 'import', '')";
+		"INSERT INTO history(profile_id, at, actor, from_state, to_state, event, why)"
+		" VALUES (?1, ?2, ?3, ?4, ?4, 'import', '')";
 	uint8_t ppk[48];
 	sqlite3_stmt *st;
 	int r = begin(db);
@@ -1277,7 +1257,7 @@ int dp_db_profile_history(struct dp_db *db, const char *iccid, dp_db_history_cb 
 {
 	static const char q[] =
 		"SELECT h.at, h.actor, h.from_state, h.to_state, h.event, h.why FROM history h"
-		" JOIN profiles p ON p.id = h.profile_id WHERE p.iccid = ?1 ORDER BY h.seq";
+		" JOIN profiles p ON p.id = h.profile_id WHERE p.iccid = ?1 ORDER BY h.id";
 	sqlite3_stmt *st;
 	struct dp_db_history h;
 	int64_t id;

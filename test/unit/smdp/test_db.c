@@ -1242,7 +1242,7 @@ static void migrates_schema_4(void **state)
 	    " server_challenge, euicc_challenge, ci_ski, bpp)"
 	    " VALUES (x'05060708', 4, 1, 1, 'a', zeroblob(16), zeroblob(16), zeroblob(20),"
 	    " x'BF3600');"
-	    /* history out of id order across profiles: schema 6 numbers each profile's rows */
+	    /* history rows out of insertion order: read back in id order after the migration */
 	    "INSERT INTO history(id, profile_id, at, actor, from_state, to_state, event, why)"
 	    " VALUES (9, 1, 2, 'es2', 0, 2, 'confirmed', 'second'),"
 	    " (4, 1, 1, 'cli', 0, 0, 'import', 'first'), (5, 2, 1, 'cli', 0, 0, 'import', '');"
