@@ -793,8 +793,11 @@ static const struct {
 	int from;
 	const char *sql;
 } migrations[] = {
-	{ 1, schema_v2 },     { 2, schema_callbacks }, { 3, schema_rebind },
-	{ 4, schema_blobs }, { 5, schema_pages },
+	{ 1, schema_v2 },    /* the tables */
+	{ 2, schema_callbacks },
+	{ 3, schema_rebind },
+	{ 4, schema_blobs },
+	{ 5, schema_pages },
 };
 
 static int migrate(struct dp_db *db)
