@@ -1209,8 +1209,9 @@ static int hist_collect(void *ctx, const struct dp_db_history *h)
 	return 0;
 }
 
-/* A schema 4 file (package in the profile row, BPP in the session row) opens as schema 5
- * with its package and its open session's BPP where the new schema keeps them. The rows
+/* A schema 4 file (package in the profile row, BPP in the session row) opens as the current
+ * schema with its package and its open session's BPP where schema 5 keeps them, and its
+ * history and notifications carried through schema 6. The rows
  * are written with SQLite directly: the schema 4 code is gone. */
 static void migrates_schema_4(void **state)
 {
