@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 
 #include "pki/asn1/tlv.h"
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
+#include "pki/crypto/cmac.h"
 #include "pki/crypto/ossl.h"
 
 #define MAC_LEN 8
@@ -22,7 +22,7 @@ struct dp_scp03t {
 	EVP_CIPHER_CTX *ecb;     /* AES-128-ECB with S-ENC: the ICV */
 	EVP_CIPHER_CTX *cbc_enc; /* AES-128-CBC with S-ENC, no padding; IV per segment */
 	EVP_CIPHER_CTX *cbc_dec;
-	EVP_MAC_CTX *cmac;       /* AES-CMAC with S-MAC */
+	struct dp_cmac *cmac;    /* AES-CMAC with S-MAC */
 	uint8_t mcv[BLOCK];      /* MAC chaining value */
 	uint64_t counter;        /* block counter of the next TLV */
 };
@@ -33,18 +33,16 @@ static int set_keys(struct dp_scp03t *c, const struct dp_session_keys *k)
 	int r = dp_ossl_algs(&a);
 	if (r)
 		return r;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)"AES-128-CBC", 0),
-		OSSL_PARAM_END,
-	};
 	if (EVP_EncryptInit_ex2(c->ecb, a->aes128_ecb, k->s_enc, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_set_padding(c->ecb, 0) != 1 ||
 	    EVP_EncryptInit_ex2(c->cbc_enc, a->aes128_cbc, k->s_enc, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_set_padding(c->cbc_enc, 0) != 1 ||
 	    EVP_DecryptInit_ex2(c->cbc_dec, a->aes128_cbc, k->s_enc, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_set_padding(c->cbc_dec, 0) != 1 ||
-	    EVP_MAC_init(c->cmac, k->s_mac, sizeof(k->s_mac), params) != 1)
+	    EVP_CIPHER_CTX_set_padding(c->cbc_dec, 0) != 1)
 		return dp_ossl_err(DP_ERR_CRYPTO, "SCP03t keys");
+	r = c->cmac == NULL ? dp_cmac_new(k->s_mac, &c->cmac) : dp_cmac_set_key(c->cmac, k->s_mac);
+	if (r)
+		return r;
 	memcpy(c->mcv, k->mcv, BLOCK);
 	c->counter = 1;
 	return DP_OK;
@@ -64,8 +62,7 @@ int dp_scp03t_new(const struct dp_session_keys *keys, struct dp_scp03t **out)
 	c->ecb = EVP_CIPHER_CTX_new();
 	c->cbc_enc = EVP_CIPHER_CTX_new();
 	c->cbc_dec = EVP_CIPHER_CTX_new();
-	c->cmac = EVP_MAC_CTX_new(a->cmac);
-	if (!c->ecb || !c->cbc_enc || !c->cbc_dec || !c->cmac) {
+	if (!c->ecb || !c->cbc_enc || !c->cbc_dec) {
 		r = dp_ossl_err(DP_ERR_NOMEM, "SCP03t context");
 		goto out;
 	}
@@ -86,7 +83,7 @@ void dp_scp03t_free(struct dp_scp03t *c)
 	EVP_CIPHER_CTX_free(c->ecb);
 	EVP_CIPHER_CTX_free(c->cbc_enc);
 	EVP_CIPHER_CTX_free(c->cbc_dec);
-	EVP_MAC_CTX_free(c->cmac);
+	dp_cmac_free(c->cmac);
 	dp_free_secret(c, sizeof(*c));
 }
 
@@ -116,14 +113,9 @@ static int make_icv(struct dp_scp03t *c, uint8_t icv[BLOCK])
 static int cmac(struct dp_scp03t *c, const uint8_t *hdr, size_t hdr_len, const uint8_t *data,
 		size_t len, uint8_t full[BLOCK])
 {
-	size_t n = 0;
-	if (EVP_MAC_init(c->cmac, NULL, 0, NULL) != 1 ||
-	    EVP_MAC_update(c->cmac, c->mcv, BLOCK) != 1 ||
-	    EVP_MAC_update(c->cmac, hdr, hdr_len) != 1 ||
-	    (len > 0 && EVP_MAC_update(c->cmac, data, len) != 1) ||
-	    EVP_MAC_final(c->cmac, full, &n, BLOCK) != 1 || n != BLOCK)
-		return dp_ossl_err(DP_ERR_CRYPTO, "SCP03t C-MAC");
-	return DP_OK;
+	const struct dp_cmac_part parts[] = { { c->mcv, BLOCK }, { hdr, hdr_len }, { data, len } };
+	int r = dp_cmac(c->cmac, parts, 3, full);
+	return r ? dp_err_wrap(r, "SCP03t C-MAC") : DP_OK;
 }
 
 /* AES-CBC over whole blocks, in place allowed; enc selects the direction. */

@@ -3,12 +3,17 @@
  * ReplaceSessionKeys, then two 1007-byte PPK segments of 1020 bytes each; recomputed
  * independently per download-path.md 4.5/4.6), and our own stream from
  * test/data/pki/make_vectors.py (python3 cryptography, no project code): 88 at the 1008-byte
- * limit, PPK 86 at the 1007-byte limit, short segments, a bad-padding segment. */
+ * limit, PPK 86 at the 1007-byte limit, short segments, a bad-padding segment.
+ * The CMAC under it: the four AES-128 examples of RFC 4493 section 4, and OpenSSL's own
+ * CMAC (EVP_MAC) over every length up to 2,100 bytes, split into parts three ways. */
 #include "test/unit/pki/pki_test.h"
 
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "pki/asn1/tlv.h"
+#include "pki/crypto/cmac.h"
 #include "pki/crypto/scp03t.h"
 
 #define PYSIM_ENC "472f5bfadd97f21d34f3ce9b51b92751"
@@ -350,6 +355,112 @@ static void test_unwrap_rejects(void **state)
 	dp_scp03t_free(u);
 }
 
+#define RFC4493_KEY "2b7e151628aed2a6abf7158809cf4f3c"
+#define RFC4493_MSG \
+	"6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51" \
+	"30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710"
+
+static void test_cmac_rfc4493(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t len;
+		const char *mac;
+	} ex[] = {
+		{ 0, "bb1d6929e95937287fa37d129b756746" },
+		{ 16, "070a16b46b4d4144f79bdd9dd04a287c" },
+		{ 40, "dfa66747de9ae63030ca32611497c827" },
+		{ 64, "51f0bebf7e3b9d92fc49741779363cfe" },
+	};
+	struct dp_buf key, msg, want;
+	struct dp_cmac *c = NULL;
+	uint8_t mac[DP_CMAC_BYTES];
+
+	dp_test_hex(RFC4493_KEY, &key);
+	dp_test_hex(RFC4493_MSG, &msg);
+	assert_int_equal(dp_cmac_new(key.data, &c), 0);
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		const struct dp_cmac_part whole = { msg.data, ex[i].len };
+		dp_test_hex(ex[i].mac, &want);
+		memset(mac, 0, sizeof(mac));
+		assert_int_equal(dp_cmac(c, &whole, 1, mac), 0);
+		assert_memory_equal(mac, want.data, DP_CMAC_BYTES);
+		/* the same message as three parts, one of them empty */
+		const struct dp_cmac_part three[] = {
+			{ msg.data, ex[i].len / 3 },
+			{ NULL, 0 },
+			{ msg.data + ex[i].len / 3, ex[i].len - ex[i].len / 3 },
+		};
+		memset(mac, 0, sizeof(mac));
+		assert_int_equal(dp_cmac(c, three, 3, mac), 0);
+		assert_memory_equal(mac, want.data, DP_CMAC_BYTES);
+		dp_buf_deinit(&want);
+	}
+	/* a re-key gives the new key's MAC */
+	key.data[0] ^= 1;
+	const struct dp_cmac_part first = { msg.data, 16 };
+	assert_int_equal(dp_cmac_set_key(c, key.data), 0);
+	assert_int_equal(dp_cmac(c, &first, 1, mac), 0);
+	dp_test_hex(ex[1].mac, &want);
+	assert_memory_not_equal(mac, want.data, DP_CMAC_BYTES);
+	dp_buf_deinit(&want);
+	dp_cmac_free(c);
+	dp_cmac_free(NULL);
+	dp_buf_deinit(&key);
+	dp_buf_deinit(&msg);
+}
+
+/* OpenSSL's CMAC of m[0, len) */
+static void openssl_cmac(const uint8_t key[16], const uint8_t *m, size_t len, uint8_t out[16])
+{
+	EVP_MAC *alg = EVP_MAC_fetch(NULL, "CMAC", NULL);
+	EVP_MAC_CTX *x = alg ? EVP_MAC_CTX_new(alg) : NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_utf8_string("cipher", (char *)"AES-128-CBC", 0),
+		OSSL_PARAM_END,
+	};
+	size_t n = 0;
+	assert_non_null(x);
+	assert_int_equal(EVP_MAC_init(x, key, 16, params), 1);
+	assert_int_equal(EVP_MAC_update(x, m, len), 1);
+	assert_int_equal(EVP_MAC_final(x, out, &n, 16), 1);
+	assert_int_equal(n, 16);
+	EVP_MAC_CTX_free(x);
+	EVP_MAC_free(alg);
+}
+
+static void test_cmac_matches_openssl(void **state)
+{
+	(void)state;
+	uint8_t key[16], m[2100], want[16], got[16];
+	struct dp_cmac *c = NULL;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0xA5 ^ (i * 29));
+	for (size_t i = 0; i < sizeof(m); i++)
+		m[i] = (uint8_t)(i * 131 + (i >> 7));
+	assert_int_equal(dp_cmac_new(key, &c), 0);
+	for (size_t len = 0; len <= sizeof(m); len++) {
+		openssl_cmac(key, m, len, want);
+		/* splits: whole; 16 | 1..9 | rest (the SCP03t shape); odd thirds */
+		const size_t h = len < 16 ? len : 16;
+		const size_t t = len - h < 1 + len % 9 ? len - h : 1 + len % 9;
+		const struct dp_cmac_part shapes[3][3] = {
+			{ { m, len }, { NULL, 0 }, { NULL, 0 } },
+			{ { m, h }, { m + h, t }, { m + h + t, len - h - t } },
+			{ { m, len / 3 }, { m + len / 3, len / 3 }, { m + 2 * (len / 3),
+								       len - 2 * (len / 3) } },
+		};
+		for (int s = 0; s < 3; s++) {
+			memset(got, 0, sizeof(got));
+			assert_int_equal(dp_cmac(c, shapes[s], 3, got), 0);
+			if (memcmp(got, want, sizeof(want)) != 0)
+				fail_msg("CMAC of %zu bytes, split %d, differs from OpenSSL's", len, s);
+		}
+	}
+	dp_cmac_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +468,8 @@ int main(void)
 		cmocka_unit_test(test_own_stream),
 		cmocka_unit_test(test_limits_and_splitting),
 		cmocka_unit_test(test_unwrap_rejects),
+		cmocka_unit_test(test_cmac_rfc4493),
+		cmocka_unit_test(test_cmac_matches_openssl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
