@@ -3,9 +3,11 @@
  * curves, picked so that r or s has a leading zero byte; the SGP.26 keys for signing. */
 #include "test/unit/pki/pki_test.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "pki/asn1/tlv.h"
 #include "pki/crypto/ecdsa.h"
@@ -239,6 +241,100 @@ static void test_leading_zeros_in_real_signatures(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* pk's public key alone, as a new EVP_PKEY (so no private half can be used to verify) */
+static EVP_PKEY *public_only(EVP_PKEY *k)
+{
+	uint8_t *der = NULL;
+	int n = i2d_PUBKEY(k, &der);
+	const uint8_t *p = der;
+	assert_true(n > 0);
+	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, n);
+	assert_non_null(pub);
+	OPENSSL_free(der);
+	return pub;
+}
+
+/* Each thread keeps its signing and verifying context for the last key it used (ecdsa.c).
+ * Keys come and go: a key freed by its owner while its context is kept, and a new key that
+ * may be allocated at the freed key's address, must each sign as themselves. */
+static void test_kept_contexts_follow_the_key(void **state)
+{
+	uint8_t msg[4] = { 9, 8, 7, 6 }, sig[64];
+	EVP_PKEY *a = NULL, *b = NULL, *pa, *pb;
+
+	for (int round = 0; round < 50; round++) {
+		assert_int_equal(dp_kdf_generate(round % 2 ? DP_CURVE_BRAINPOOL_P256R1 :
+							     DP_CURVE_NIST_P256, &a), 0);
+		pa = public_only(a);
+		assert_int_equal(dp_ecdsa_sign(a, msg, sizeof(msg), sig), 0);
+		assert_int_equal(dp_ecdsa_verify(pa, msg, sizeof(msg), sig, 64), 0);
+		if (b != NULL) {
+			/* the kept contexts are for a now: b and its public half still work, and
+			 * a signature by one does not verify under the other */
+			assert_int_equal(dp_ecdsa_verify(pb, msg, sizeof(msg), sig, 64),
+					 DP_ERR_SIGNATURE);
+			assert_int_equal(dp_ecdsa_sign(b, msg, sizeof(msg), sig), 0);
+			assert_int_equal(dp_ecdsa_verify(pa, msg, sizeof(msg), sig, 64),
+					 DP_ERR_SIGNATURE);
+			assert_int_equal(dp_ecdsa_verify(pb, msg, sizeof(msg), sig, 64), 0);
+			EVP_PKEY_free(b);
+			EVP_PKEY_free(pb);
+		}
+		/* a is freed while its contexts are kept; the next round's a may reuse the
+		 * address of this b */
+		b = a;
+		pb = pa;
+		a = NULL;
+	}
+	EVP_PKEY_free(b);
+	EVP_PKEY_free(pb);
+}
+
+struct signer {
+	EVP_PKEY *shared, *pub;
+	int failures;
+};
+
+static void *sign_in_thread(void *arg)
+{
+	struct signer *s = arg;
+	EVP_PKEY *own = NULL;
+	uint8_t msg[8] = { 0 }, sig[64];
+	if (dp_kdf_generate(DP_CURVE_NIST_P256, &own) != 0)
+		s->failures++;
+	for (int i = 0; i < 40 && own != NULL; i++) {
+		memcpy(msg, &i, sizeof(i));
+		EVP_PKEY *k = i % 3 ? s->shared : own;
+		if (dp_ecdsa_sign(k, msg, sizeof(msg), sig) != 0 ||
+		    dp_ecdsa_verify(k == own ? own : s->pub, msg, sizeof(msg), sig, 64) != 0)
+			s->failures++;
+		if (i % 3 && dp_ecdsa_verify(own, msg, sizeof(msg), sig, 64) != DP_ERR_SIGNATURE)
+			s->failures++;
+	}
+	EVP_PKEY_free(own);
+	return NULL;
+}
+
+/* one key used from four threads at once, each also using a key of its own */
+static void test_kept_contexts_per_thread(void **state)
+{
+	pthread_t t[4];
+	struct signer s[4];
+	EVP_PKEY *shared = NULL;
+	assert_int_equal(dp_kdf_generate(DP_CURVE_NIST_P256, &shared), 0);
+	EVP_PKEY *pub = public_only(shared);
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct signer){ shared, pub, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, sign_in_thread, &s[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(s[i].failures, 0);
+	}
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(shared);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +343,8 @@ int main(void)
 		cmocka_unit_test(test_der_rejects),
 		cmocka_unit_test(test_sign_verify_sgp26_keys),
 		cmocka_unit_test(test_leading_zeros_in_real_signatures),
+		cmocka_unit_test(test_kept_contexts_follow_the_key),
+		cmocka_unit_test(test_kept_contexts_per_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
