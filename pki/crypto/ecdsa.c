@@ -90,23 +90,32 @@ int dp_ecdsa_rs_to_der(const uint8_t rs[DP_ECDSA_RS_BYTES], uint8_t *der, size_t
 	return DP_OK;
 }
 
-/* The signing and verifying contexts, one of each per thread, kept for the last key used.
+/* The signing and verifying contexts a thread keeps, KEPT of each, for the keys it used last.
  * OpenSSL 3.0 looks the key's manager up by name (EVP_KEYMGMT_names_do_all) every time an
  * EVP_PKEY_CTX is made, about 12,000 instructions, and EVP_DigestSignInit/VerifyInit fetch the
- * signature algorithm again: together about 10% of a P-256 signature. Our own keys (DPauth,
- * DPpb, an eUICC's) sign over and over, and an EUM key verifies every eUICC of its batch, so
- * the same key comes back on the same thread. A kept context holds a reference to its key
- * (EVP_PKEY_CTX_new_from_pkey takes one), so the key's address cannot be reused for another
- * key while the context is kept; the key is let go when the thread uses another one or
- * ends. The message is hashed first (EVP_Digest with the fetched SHA-256) and the digest
- * signed or verified: the same ECDSA-with-SHA-256 as EVP_DigestSign. */
+ * signature algorithm again: together about 10% of a P-256 signature. Our own keys (DPauth
+ * and DPpb, on each curve) sign in turn over and over, and an EUM key verifies every eUICC
+ * of its batch, so the same few keys come back on the same thread. A kept context holds a
+ * reference to its key (EVP_PKEY_CTX_new_from_pkey takes one), so the key's address cannot
+ * be reused for another key while the context is kept; the least recently used context
+ * makes way for a new key, and all go when the thread ends. The message is hashed first
+ * (EVP_Digest with the fetched SHA-256) and the digest signed or verified: the same
+ * ECDSA-with-SHA-256 as EVP_DigestSign. */
+#define KEPT 4
+
 struct kept_ctx {
 	EVP_PKEY *key;
 	EVP_PKEY_CTX *ctx;
+	unsigned long used; /* the set's clock at the last use */
+};
+
+struct kept_set {
+	struct kept_ctx slot[KEPT];
+	unsigned long clock;
 };
 
 struct thread_ctxs {
-	struct kept_ctx sign, verify;
+	struct kept_set sign, verify;
 };
 
 static pthread_key_t ctxs_key;
@@ -116,8 +125,10 @@ static int ctxs_ok;
 static void ctxs_free(void *p)
 {
 	struct thread_ctxs *t = p;
-	EVP_PKEY_CTX_free(t->sign.ctx);
-	EVP_PKEY_CTX_free(t->verify.ctx);
+	for (int i = 0; i < KEPT; i++) {
+		EVP_PKEY_CTX_free(t->sign.slot[i].ctx);
+		EVP_PKEY_CTX_free(t->verify.slot[i].ctx);
+	}
 	free(t);
 }
 
@@ -126,9 +137,9 @@ static void ctxs_init(void)
 	ctxs_ok = pthread_key_create(&ctxs_key, ctxs_free) == 0;
 }
 
-/* The calling thread's kept context (NULL when thread-specific data cannot be had: the
- * caller then makes a context of its own). */
-static struct kept_ctx *kept(int sign)
+/* The calling thread's kept contexts for signing or verifying (NULL when thread-specific
+ * data cannot be had: the caller then makes a context of its own). */
+static struct kept_set *kept(int sign)
 {
 	struct thread_ctxs *t;
 	if (pthread_once(&ctxs_once, ctxs_init) != 0 || !ctxs_ok)
@@ -144,37 +155,52 @@ static struct kept_ctx *kept(int sign)
 	return sign ? &t->sign : &t->verify;
 }
 
-/* A context for key initialised for signing or verifying: the kept one when it is for key,
- * else a new one, kept in place of the old when k is not NULL. NULL on failure (OpenSSL's
- * error queue says why). */
-static EVP_PKEY_CTX *ctx_for(struct kept_ctx *k, EVP_PKEY *key, int sign)
+/* A context for key initialised for signing or verifying: the kept one for key, else a new
+ * one, kept in place of the least recently used when set is not NULL (*slot then says
+ * where; NULL when the context is not kept). NULL on failure (OpenSSL's error queue says
+ * why). */
+static EVP_PKEY_CTX *ctx_for(struct kept_set *set, EVP_PKEY *key, int sign,
+			     struct kept_ctx **slot)
 {
+	struct kept_ctx *old = NULL;
 	EVP_PKEY_CTX *ctx;
-	if (k != NULL && k->ctx != NULL && k->key == key)
-		return k->ctx;
+
+	*slot = NULL;
+	if (set != NULL) {
+		set->clock++;
+		for (int i = 0; i < KEPT; i++) {
+			struct kept_ctx *k = &set->slot[i];
+			if (k->ctx != NULL && k->key == key) {
+				k->used = set->clock;
+				*slot = k;
+				return k->ctx;
+			}
+			if (old == NULL || k->used < old->used)
+				old = k;
+		}
+	}
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) == NULL ||
 	    (sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_verify_init(ctx)) != 1) {
 		EVP_PKEY_CTX_free(ctx);
 		return NULL;
 	}
-	if (k != NULL) {
-		EVP_PKEY_CTX_free(k->ctx);
-		k->ctx = ctx;
-		k->key = key;
+	if (old != NULL) {
+		EVP_PKEY_CTX_free(old->ctx);
+		*old = (struct kept_ctx){ key, ctx, set->clock };
+		*slot = old;
 	}
 	return ctx;
 }
 
 /* Ends the use of ctx: a context not kept is freed; a kept one that failed is dropped, as
  * its state is then unknown. */
-static void ctx_done(struct kept_ctx *k, EVP_PKEY_CTX *ctx, int failed)
+static void ctx_done(struct kept_ctx *slot, EVP_PKEY_CTX *ctx, int failed)
 {
-	if (k == NULL || k->ctx != ctx) {
+	if (slot == NULL) {
 		EVP_PKEY_CTX_free(ctx);
 	} else if (failed) {
-		EVP_PKEY_CTX_free(k->ctx);
-		k->ctx = NULL;
-		k->key = NULL;
+		EVP_PKEY_CTX_free(slot->ctx);
+		*slot = (struct kept_ctx){ NULL, NULL, 0 };
 	}
 }
 
@@ -194,13 +220,13 @@ int dp_ecdsa_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t sig[DP_
 {
 	uint8_t md[32], der[DP_ECDSA_DER_MAX + 8];
 	size_t der_len = sizeof(der);
-	struct kept_ctx *k = kept(1);
+	struct kept_ctx *k;
 	EVP_PKEY_CTX *ctx;
 	int r = digest(msg, len, md);
 	if (r)
 		return r;
 
-	if ((ctx = ctx_for(k, key, 1)) == NULL)
+	if ((ctx = ctx_for(kept(1), key, 1, &k)) == NULL)
 		return dp_ossl_err(DP_ERR_CRYPTO, "ECDSA sign");
 	if (EVP_PKEY_sign(ctx, der, &der_len, md, sizeof(md)) != 1) {
 		ctx_done(k, ctx, 1);
@@ -237,8 +263,7 @@ int dp_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t len, const uint8_t
 	if ((r = dp_ecdsa_rs_to_der(sig, der, sizeof(der), &der_len)) ||
 	    (r = digest(msg, len, md)))
 		return r;
-	k = kept(0);
-	if ((ctx = ctx_for(k, key, 0)) == NULL)
+	if ((ctx = ctx_for(kept(0), key, 0, &k)) == NULL)
 		return dp_ossl_err(DP_ERR_CRYPTO, "ECDSA verify");
 	switch (EVP_PKEY_verify(ctx, der, der_len, md, sizeof(md))) {
 	case 1:

@@ -3,9 +3,9 @@
  * uses the DER ECDSA-Sig-Value. The signature always covers the message bytes exactly as
  * given (slice them out of the received buffer; never re-encode), hashed with SHA-256.
  * Keys are pre-parsed EVP_PKEYs (parse once at start-up, cert.h); they are only read here,
- * so one key may be used from several threads. Each thread keeps its signing and its
- * verifying context for the last key it used, with a reference to that key (ecdsa.c): a
- * key freed by its caller lives on until the thread uses another key or ends. */
+ * so one key may be used from several threads. Each thread keeps signing and verifying
+ * contexts for the last four keys it used, each with a reference to its key (ecdsa.c): a
+ * key freed by its caller lives on until the thread has used four others or ends. */
 #ifndef DP_CRYPTO_ECDSA_H
 #define DP_CRYPTO_ECDSA_H
 

@@ -288,6 +288,26 @@ static void test_kept_contexts_follow_the_key(void **state)
 	}
 	EVP_PKEY_free(b);
 	EVP_PKEY_free(pb);
+
+	/* more keys in turn than a thread keeps contexts for (4): each signs as itself */
+	EVP_PKEY *many[6], *pub[6];
+	for (int i = 0; i < 6; i++) {
+		many[i] = NULL;
+		assert_int_equal(dp_kdf_generate(DP_CURVE_NIST_P256, &many[i]), 0);
+		pub[i] = public_only(many[i]);
+	}
+	for (int i = 0; i < 60; i++) {
+		const int j = i % 6, other = (i * 5 + 1) % 6;
+		assert_int_equal(dp_ecdsa_sign(many[j], msg, sizeof(msg), sig), 0);
+		assert_int_equal(dp_ecdsa_verify(pub[j], msg, sizeof(msg), sig, 64), 0);
+		if (other != j)
+			assert_int_equal(dp_ecdsa_verify(pub[other], msg, sizeof(msg), sig, 64),
+					 DP_ERR_SIGNATURE);
+	}
+	for (int i = 0; i < 6; i++) {
+		EVP_PKEY_free(many[i]);
+		EVP_PKEY_free(pub[i]);
+	}
 }
 
 struct signer {
