@@ -35,9 +35,8 @@ static void fetch_algs(void)
 	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	algs.aes128_cbc = EVP_CIPHER_fetch(NULL, "AES-128-CBC", NULL);
 	algs.aes128_ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
-	algs.cmac = EVP_MAC_fetch(NULL, "CMAC", NULL);
 	algs.x963 = EVP_KDF_fetch(NULL, "X963KDF", NULL);
-	if (algs.sha256 && algs.aes128_cbc && algs.aes128_ecb && algs.cmac && algs.x963)
+	if (algs.sha256 && algs.aes128_cbc && algs.aes128_ecb && algs.x963)
 		algs_status = DP_OK;
 	ERR_clear_error();
 }
@@ -47,7 +46,7 @@ int dp_ossl_algs(const struct dp_ossl_algs **out)
 	pthread_once(&algs_once, fetch_algs);
 	if (algs_status != DP_OK)
 		return dp_err_set(DP_ERR_CRYPTO,
-				  "OpenSSL default provider lacks SHA256/AES-128/CMAC/X963KDF");
+				  "OpenSSL default provider lacks SHA256/AES-128/X963KDF");
 	*out = &algs;
 	return DP_OK;
 }

@@ -35,7 +35,6 @@ struct dp_ossl_algs {
 	EVP_MD *sha256;
 	EVP_CIPHER *aes128_cbc;
 	EVP_CIPHER *aes128_ecb;
-	EVP_MAC *cmac;
 	EVP_KDF *x963;
 };
 
