@@ -57,6 +57,9 @@ struct request_state {
 	struct MHD_Response *held;
 	unsigned held_status;
 	int held_r;
+	/* the handler's log lines, written with the held answer's line (dp_log_batch_take) */
+	char *held_log;
+	size_t held_log_len;
 };
 
 static enum MHD_Result send_simple(struct MHD_Connection *c, unsigned status, const char *text)
@@ -119,6 +122,8 @@ static enum MHD_Result answer_held(struct MHD_Connection *c, struct request_stat
 {
 	struct MHD_Response *mr = st->held;
 	st->held = NULL;
+	dp_log_batch_put(st->held_log, st->held_log_len);
+	st->held_log = NULL;
 	enum MHD_Result ret;
 	if (st->held_r == DP_OK) {
 		ret = MHD_queue_response(c, st->held_status, mr);
@@ -188,6 +193,7 @@ static enum MHD_Result dispatch(struct dp_http_server *s, struct MHD_Connection 
 		st->held = mr;
 		st->held_status = resp.status;
 		st->held_r = DP_OK;
+		st->held_log = dp_log_batch_take(&st->held_log_len);
 		MHD_suspend_connection(c);
 		int w = s->hold.wait(s->hold.arg, ticket, hold_ready, st);
 		if (w != 0)
@@ -247,9 +253,9 @@ static bool client_allowed(struct dp_http_server *s, struct MHD_Connection *c,
 	return true;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
 {
 	struct dp_http_server *s = cls;
 	struct request_state *st = *con_cls;
@@ -313,6 +319,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return dispatch(s, c, route, method, url, st);
 }
 
+/* A request's log lines go out in one write when it is answered (dp_log_batch_begin). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	dp_log_batch_begin();
+	enum MHD_Result ret = handle(cls, c, url, method, upload_data, upload_data_size, con_cls);
+	dp_log_batch_end();
+	return ret;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -322,6 +340,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			MHD_destroy_response(st->held);
 			hold_done(st->srv);
 		}
+		dp_log_batch_put(st->held_log, st->held_log_len);
 		dp_buf_deinit(&st->body);
 		free(st);
 		*con_cls = NULL;

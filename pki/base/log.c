@@ -1,5 +1,5 @@
-/* Logging: one line per call, written with a single write(2) so that lines from several
- * threads never interleave. */
+/* Logging: each line is written whole with a single write(2), alone or with the lines of
+ * its thread's batch, so that lines from several threads never interleave. */
 #include "pki/base/log.h"
 
 #include "pki/base/codec.h"
@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 
 #define LINE_MAX_BYTES 4096
 #define HEX_SHOWN 64
+#define BATCH_BYTES 16384 /* a download's request logs about 1 KB */
 
 static const char *const group_names[] = {
 #define DP_X_GROUP(id, name) name,
@@ -28,6 +30,13 @@ static _Atomic int levels[DP_LOG_GROUP_COUNT] = {
 };
 static _Atomic bool as_json;
 static _Atomic int out_fd = STDERR_FILENO;
+
+/* this thread's batch: lines not written yet, and how deep begin() calls nest */
+static _Thread_local struct {
+	size_t len;
+	unsigned depth;
+	char data[BATCH_BYTES];
+} batch;
 
 static int parse_level(const char *s, size_t n, enum dp_log_level *out)
 {
@@ -148,6 +157,67 @@ static void write_all(const char *p, size_t n)
 	}
 }
 
+static void batch_flush(void)
+{
+	write_all(batch.data, batch.len);
+	batch.len = 0;
+}
+
+/* One finished line (or lines): held in the batch when hold and a batch is open, else
+ * written now after whatever the batch holds, in one write when they fit together. */
+static void emit(const char *p, size_t n, bool hold)
+{
+	if (batch.depth == 0 && batch.len == 0) {
+		write_all(p, n);
+		return;
+	}
+	if (batch.len + n > sizeof(batch.data))
+		batch_flush();
+	if (n > sizeof(batch.data)) {
+		write_all(p, n);
+		return;
+	}
+	memcpy(batch.data + batch.len, p, n);
+	batch.len += n;
+	if (!hold || batch.depth == 0)
+		batch_flush();
+}
+
+void dp_log_batch_begin(void)
+{
+	batch.depth++;
+}
+
+void dp_log_batch_end(void)
+{
+	if (batch.depth > 0 && --batch.depth == 0 && batch.len > 0)
+		batch_flush();
+}
+
+char *dp_log_batch_take(size_t *len)
+{
+	*len = 0;
+	if (batch.len == 0)
+		return NULL;
+	char *lines = malloc(batch.len);
+	if (lines == NULL) {
+		batch_flush();
+		return NULL;
+	}
+	memcpy(lines, batch.data, batch.len);
+	*len = batch.len;
+	batch.len = 0;
+	return lines;
+}
+
+void dp_log_batch_put(char *lines, size_t len)
+{
+	if (lines == NULL)
+		return;
+	emit(lines, len, true);
+	free(lines);
+}
+
 void dp_log(enum dp_log_group g, enum dp_log_level l, const char *fmt, ...)
 {
 	if (!dp_log_enabled(g, l))
@@ -185,7 +255,7 @@ void dp_log(enum dp_log_group g, enum dp_log_level l, const char *fmt, ...)
 			line[pos - 1] = '\n';
 		}
 	}
-	write_all(line, pos);
+	emit(line, pos, l >= DP_LOG_INFO);
 }
 
 void dp_log_hex(enum dp_log_group g, enum dp_log_level l, const char *label,

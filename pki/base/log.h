@@ -42,6 +42,20 @@ void dp_log_set_fd(int fd);
 bool dp_log_enabled(enum dp_log_group g, enum dp_log_level l);
 
 void dp_log(enum dp_log_group g, enum dp_log_level l, const char *fmt, ...) DP_PRINTF(3, 4);
+/* Batches, for a server that logs several lines per request. Between dp_log_batch_begin()
+ * and the matching dp_log_batch_end() (they nest), the calling thread's info and debug lines
+ * wait in a per-thread buffer and go out together, in order, with one write(2) at the end,
+ * when the buffer fills, or with the next warn or error line, which is never held. Lines of
+ * other threads may come out between two batches, so timestamps may step back a little
+ * between threads, never within one. */
+void dp_log_batch_begin(void);
+void dp_log_batch_end(void);
+/* Detaches the lines waiting in this thread's batch, unwritten (*len bytes, malloc'd; NULL
+ * when there are none or no memory, in which case they are written now), for a request
+ * that ends later, maybe on another thread. dp_log_batch_put() takes them back: into the
+ * current batch, or written at once outside one. It frees them; NULL is a no-op. */
+char *dp_log_batch_take(size_t *len);
+void dp_log_batch_put(char *lines, size_t len);
 /* Logs "label: <hex>" with at most 64 bytes shown and the total length. */
 void dp_log_hex(enum dp_log_group g, enum dp_log_level l, const char *label,
 		const uint8_t *data, size_t len);

@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "pki/base/buf.h"
@@ -172,6 +174,119 @@ static void log_output(void **state)
 	assert_int_equal(strncmp(hex + 128, "...\n", 4), 0);
 }
 
+/* One message of a SOCK_SEQPACKET socket is one write(2): the next one, or 0 when none is
+ * waiting. */
+static size_t next_write(int fd, char *got, size_t cap)
+{
+	ssize_t n = recv(fd, got, cap - 1, MSG_DONTWAIT);
+	if (n < 0) {
+		assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+		n = 0;
+	}
+	got[n] = '\0';
+	return (size_t)n;
+}
+
+/* "x" before "y" in s, both present */
+static void assert_before(const char *s, const char *x, const char *y)
+{
+	const char *px = strstr(s, x), *py = strstr(s, y);
+	assert_non_null(px);
+	assert_non_null(py);
+	assert_true(px < py);
+}
+
+static void log_batch(void **state)
+{
+	(void)state;
+	int sv[2];
+	static char got[65536];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	dp_log_set_fd(sv[1]);
+	assert_int_equal(dp_log_configure("info"), 0);
+
+	/* info lines wait for the end, then go out in one write */
+	dp_log_batch_begin();
+	dp_log_info(DP_LOG_ES9, "a1");
+	dp_log_info(DP_LOG_HTTP, "a2");
+	dp_log_debug(DP_LOG_ES9, "a-hidden");
+	assert_int_equal(next_write(sv[0], got, sizeof(got)), 0);
+	dp_log_batch_end();
+	assert_true(next_write(sv[0], got, sizeof(got)) > 0);
+	assert_before(got, "es9: a1\n", "http: a2\n");
+	assert_null(strstr(got, "a-hidden"));
+	assert_int_equal(next_write(sv[0], got, sizeof(got)), 0);
+
+	/* nested: only the outer end writes; a warning is never held and takes the waiting
+	 * lines with it, in order */
+	dp_log_batch_begin();
+	dp_log_batch_begin();
+	dp_log_info(DP_LOG_DB, "b1");
+	dp_log_batch_end();
+	assert_int_equal(next_write(sv[0], got, sizeof(got)), 0);
+	dp_log_warn(DP_LOG_DB, "b2");
+	assert_true(next_write(sv[0], got, sizeof(got)) > 0);
+	assert_before(got, "info  db: b1\n", "warn  db: b2\n");
+	dp_log_info(DP_LOG_DB, "b3");
+	dp_log_batch_end();
+	assert_true(next_write(sv[0], got, sizeof(got)) > 0);
+	assert_non_null(strstr(got, "db: b3\n"));
+	assert_null(strstr(got, "b2"));
+
+	/* taken lines are not written; put back into a later batch, they come first */
+	dp_log_batch_begin();
+	dp_log_info(DP_LOG_ES9, "c1");
+	size_t len = 0;
+	char *lines = dp_log_batch_take(&len);
+	assert_non_null(lines);
+	assert_true(len > 0);
+	dp_log_batch_end();
+	assert_int_equal(next_write(sv[0], got, sizeof(got)), 0);
+	dp_log_batch_begin();
+	dp_log_batch_put(lines, len);
+	dp_log_info(DP_LOG_HTTP, "c2");
+	assert_int_equal(next_write(sv[0], got, sizeof(got)), 0);
+	dp_log_batch_end();
+	assert_true(next_write(sv[0], got, sizeof(got)) > 0);
+	assert_before(got, "es9: c1\n", "http: c2\n");
+	/* nothing to take; a put outside a batch writes at once */
+	assert_null(dp_log_batch_take(&len));
+	assert_int_equal(len, 0);
+	dp_log_batch_put(NULL, 0);
+	dp_log_batch_begin();
+	dp_log_info(DP_LOG_ES9, "d1");
+	lines = dp_log_batch_take(&len);
+	dp_log_batch_end();
+	dp_log_batch_put(lines, len);
+	assert_true(next_write(sv[0], got, sizeof(got)) > 0);
+	assert_non_null(strstr(got, "es9: d1\n"));
+
+	/* more than the buffer holds: whole lines in each write, none lost, in order */
+	char big[3001];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	dp_log_batch_begin();
+	for (int i = 0; i < 12; i++)
+		dp_log_info(DP_LOG_PROFILE, "e%02d %s", i, big);
+	dp_log_batch_end();
+	int seen = 0, writes = 0;
+	while (next_write(sv[0], got, sizeof(got)) > 0) {
+		writes++;
+		assert_int_equal(got[strlen(got) - 1], '\n');
+		for (const char *p = got; (p = strstr(p, "profile: e")) != NULL; p++) {
+			int i = atoi(p + strlen("profile: e"));
+			assert_int_equal(i, seen);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 12);
+	assert_true(writes >= 3 && writes < 12);
+
+	dp_log_set_fd(2);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* dp_err_set may be given its own detail as an argument */
 static void error_detail_alias(void **state)
 {
@@ -187,7 +302,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_limit), cmocka_unit_test(buf_growth), cmocka_unit_test(read_file), cmocka_unit_test(cursor),
-		cmocka_unit_test(errors), cmocka_unit_test(error_detail_alias),    cmocka_unit_test(secrets),    cmocka_unit_test(log_config), cmocka_unit_test(log_output),
+		cmocka_unit_test(errors), cmocka_unit_test(error_detail_alias),    cmocka_unit_test(secrets),    cmocka_unit_test(log_config), cmocka_unit_test(log_output), cmocka_unit_test(log_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
