@@ -19,7 +19,7 @@
 #include "pki/base/log.h"
 #include "pki/base/secure.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define STMT_CACHE 128
 #define BLOB_MAX (16 * 1024 * 1024)
 
@@ -234,6 +234,27 @@ static const char schema_pages[] =
 	"DROP TABLE notifications;"
 	"ALTER TABLE notifications6 RENAME TO notifications;"
 	"UPDATE meta SET value = '6' WHERE key = 'schema_version';";
+
+/* Schema 7: the sessions' expiry index no longer moves at every stage. Its key was (stage,
+ * expires_at), so authenticateClient and getBoundProfilePackage each moved the session's
+ * entry to another part of the index, one or two pages more per commit. The key is now
+ * (ended, expires_at), and an entry moves once, when its session ends. ended is 1 exactly
+ * when stage is 4 (FINISHED): the statements that end a session set both, and the trigger
+ * refuses any change that would make them disagree. (ADD COLUMN cannot carry this as a
+ * CHECK: SQLite tests a new column's CHECK against the rows already there.) */
+static const char schema_ended[] =
+	"ALTER TABLE sessions ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE sessions SET ended = 1 WHERE stage = 4;"
+	"DROP INDEX sessions_open;"
+	"CREATE INDEX sessions_open ON sessions(ended, expires_at);"
+	"CREATE TRIGGER sessions_ended_stage BEFORE UPDATE OF stage, ended ON sessions"
+	" WHEN NEW.ended IS NOT (NEW.stage = 4)"
+	" BEGIN SELECT RAISE(ABORT, 'sessions: ended must be 1 exactly when stage is 4'); END;"
+	"CREATE TRIGGER sessions_ended_new BEFORE INSERT ON sessions"
+	" WHEN NEW.ended IS NOT (NEW.stage = 4)"
+	" BEGIN SELECT RAISE(ABORT, 'sessions: ended must be 1 exactly when stage is 4'); END;"
+	"UPDATE meta SET value = '7' WHERE key = 'schema_version';";
+_Static_assert(DP_DB_STAGE_FINISHED == 4, "schema 7 says stage 4 for FINISHED");
 
 /* The Available state as SQL text, for the queries profiles_available serves */
 #define AVAILABLE_SQL "0"
@@ -798,6 +819,7 @@ static const struct {
 	{ 3, schema_rebind },
 	{ 4, schema_blobs },
 	{ 5, schema_pages },
+	{ 6, schema_ended },
 };
 
 static int migrate(struct dp_db *db)
@@ -1903,8 +1925,8 @@ out:
 /* Ends a session inside a transaction (no profile change). */
 static int session_end(struct dp_db *db, const uint8_t *tid, size_t tid_len, const char *why)
 {
-	static const char q[] = "UPDATE sessions SET stage = ?2, end_reason = ?3, otsk_dp = NULL"
-				" WHERE tid = ?1";
+	static const char q[] = "UPDATE sessions SET stage = ?2, ended = 1, end_reason = ?3,"
+				" otsk_dp = NULL WHERE tid = ?1";
 	static const char q_bpp[] = "DELETE FROM session_bpps WHERE tid = ?1";
 	sqlite3_stmt *st;
 	int r = prep(db, q, &st);
@@ -2064,7 +2086,7 @@ out:
 int dp_db_session_list(struct dp_db *db, dp_db_session_cb cb, void *ctx)
 {
 	/* read without blobs: the BPPs of open sessions are not selected either */
-	static const char q[] = "SELECT " SESSION_COLS_WITH("NULL") " FROM sessions WHERE stage < 4"
+	static const char q[] = "SELECT " SESSION_COLS_WITH("NULL") " FROM sessions WHERE ended = 0"
 				" ORDER BY created_at";
 	sqlite3_stmt *st;
 	struct dp_db_session s;
@@ -2096,8 +2118,8 @@ done:
 int dp_db_session_expire(struct dp_db *db, time_t now, time_t keep_s, size_t *n)
 {
 	static const char q_open[] = "SELECT tid, profile_id, pool_claim, stage FROM sessions"
-				     " WHERE stage < 4 AND expires_at < ?1 LIMIT 256";
-	static const char q_del[] = "DELETE FROM sessions WHERE stage = 4 AND expires_at < ?1";
+				     " WHERE ended = 0 AND expires_at < ?1 LIMIT 256";
+	static const char q_del[] = "DELETE FROM sessions WHERE ended = 1 AND expires_at < ?1";
 	sqlite3_stmt *st;
 	*n = 0;
 	int r = begin(db);
@@ -2787,8 +2809,8 @@ int dp_db_es2_cancel_order(struct dp_db *db, const char *owner, const char *icci
 	static const char q_close[] = "UPDATE orders SET closed = 1 WHERE profile_id = ?1"
 				      " AND closed = 0";
 	static const char q_sessions[] =
-		"UPDATE sessions SET stage = 4, end_reason = 'order cancelled', otsk_dp = NULL"
-		" WHERE profile_id = ?1 AND stage < 4";
+		"UPDATE sessions SET stage = 4, ended = 1, end_reason = 'order cancelled',"
+		" otsk_dp = NULL WHERE profile_id = ?1 AND stage < 4";
 	static const char q_bpps[] = "DELETE FROM session_bpps WHERE tid IN"
 				     " (SELECT tid FROM sessions WHERE profile_id = ?1 AND stage < 4)";
 	struct es2_profile p = { 0 };

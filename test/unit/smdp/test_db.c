@@ -1149,7 +1149,8 @@ static void survives_close_reopen(void **state)
 	assert_int_equal(dp_db_open(f->path, &f->db), 0);
 	int v = 0;
 	assert_int_equal(dp_db_schema_version(f->db, &v), 0);
-	assert_int_equal(v, 6); /* 3: callback queue; 4: kept binding; 5: blobs apart; 6: pages */
+	assert_int_equal(v, 7); /* 3: callback queue; 4: kept binding; 5: blobs apart; 6: pages;
+				   * 7: the session index keyed by ended */
 	dp_db_session_init(&g);
 	assert_int_equal(dp_db_session_get(f->db, s.tid, s.tid_len, &g), 0);
 	assert_int_equal(g.stage, DP_DB_STAGE_BOUND);
@@ -1256,7 +1257,7 @@ static void migrates_schema_4(void **state)
 
 	assert_int_equal(dp_db_open(f->path, &f->db), 0);
 	assert_int_equal(dp_db_schema_version(f->db, &v), 0);
-	assert_int_equal(v, 6);
+	assert_int_equal(v, 7);
 	struct hist_log hl = { 0 };
 	assert_int_equal(dp_db_profile_history(f->db, "89000000000000000042", hist_collect, &hl),
 			 0);
@@ -1295,6 +1296,57 @@ static void migrates_schema_4(void **state)
 						      true, NULL, 0, DP_PROFILE_EVENT_COUNT, "ok"),
 			 0);
 	assert_int_equal(state_of(f, "89000000000000000042", NULL), DP_PROFILE_INSTALLED);
+	/* schema 7 marked the finished session ended: its expiry (1) is long past, so the
+	 * clean-up deletes it, and the session the PIR just ended is kept until its own */
+	size_t n = 99;
+	assert_int_equal(dp_db_session_expire(f->db, time(NULL), 3600, &n), 0);
+	assert_int_equal(n, 0);
+	dp_db_session_init(&g);
+	assert_int_equal(dp_db_session_get(f->db, (const uint8_t *)"\x05\x06\x07\x08", 4, &g),
+			 DP_ERR_NOT_FOUND);
+	assert_int_equal(dp_db_session_get(f->db, (const uint8_t *)"\x01\x02\x03\x04", 4, &g), 0);
+	assert_int_equal(g.stage, DP_DB_STAGE_FINISHED);
+	dp_db_session_deinit(&g);
+}
+
+/* Schema 7's triggers: sessions.ended says whether stage is FINISHED, and no statement can
+ * make them disagree (written with SQLite directly: the storage module never tries). */
+static void session_ended_guarded(void **state)
+{
+	struct fx *f = *state;
+	struct dp_db_session s;
+	new_session(f, 7, time(NULL) + 300, &s);
+	sqlite3 *c = NULL;
+	assert_int_equal(sqlite3_open(f->path, &c), SQLITE_OK);
+	sqlite3_busy_timeout(c, 5000);
+	static const char *const refused[] = {
+		"UPDATE sessions SET stage = 4",
+		"UPDATE sessions SET ended = 1",
+		"UPDATE sessions SET stage = 2, ended = 1",
+		"INSERT INTO sessions(tid, stage, created_at, expires_at, smdp_address,"
+		" server_challenge, euicc_challenge, ci_ski, ended)"
+		" VALUES (x'0A', 1, 1, 1, 'a', zeroblob(16), zeroblob(16), zeroblob(20), 1)",
+		"INSERT INTO sessions(tid, stage, created_at, expires_at, smdp_address,"
+		" server_challenge, euicc_challenge, ci_ski)"
+		" VALUES (x'0B', 4, 1, 1, 'a', zeroblob(16), zeroblob(16), zeroblob(20))",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char *msg = NULL;
+		assert_int_equal(sqlite3_exec(c, refused[i], NULL, NULL, &msg), SQLITE_CONSTRAINT);
+		assert_non_null(strstr(msg, "ended must be 1 exactly when stage is 4"));
+		sqlite3_free(msg);
+	}
+	assert_int_equal(sqlite3_exec(c, "UPDATE sessions SET stage = 4, ended = 1", NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	sqlite3_close(c);
+	/* the session the statement ended is ended for the storage module too */
+	struct dp_db_session g;
+	dp_db_session_init(&g);
+	assert_int_equal(dp_db_session_get(f->db, s.tid, s.tid_len, &g), 0);
+	assert_int_equal(g.stage, DP_DB_STAGE_FINISHED);
+	dp_db_session_deinit(&g);
+	dp_db_session_deinit(&s);
 }
 
 /* ---- concurrency ---- */
@@ -1804,6 +1856,7 @@ int main(void)
 	    T(history_rows),
 	    T(survives_close_reopen),
 	    T(migrates_schema_4),
+	    T(session_ended_guarded),
 	    T(concurrent_claims_one_handle),
 	    T(concurrent_claims_several_connections),
 	    T(group_commit_counts),

@@ -568,7 +568,7 @@ static void survives_reopen(void **state)
 	db = open_db();
 	int v = 0;
 	assert_int_equal(dp_db_schema_version(db, &v), DP_OK);
-	assert_int_equal(v, 6); /* 6: fewer pages per commit (db.c) */
+	assert_int_equal(v, 7); /* 6, 7: fewer pages per commit (db.c) */
 	cb = sender_for(db, G.ca_a);
 	assert_int_equal(dp_test_receiver_up(G.rx), DP_OK);
 	assert_int_equal(dp_es2_callbacks_run(cb, now + 2, &sent, &failed), DP_OK);
