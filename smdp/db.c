@@ -1120,17 +1120,14 @@ static int read_profile(sqlite3_stmt *st, bool with_blobs, bool with_package,
 }
 
 /* q_package selects the package, q_bare does not; the same columns otherwise. */
-static int profile_query(struct dp_db *db, const char *q_package, const char *q_bare,
-			 const char *iccid, int64_t id, bool with_package,
-			 struct dp_db_profile *out)
+/* One profile by ICCID (iccid not NULL) or id, inside a transaction. */
+static int profile_read(struct dp_db *db, const char *q, const char *iccid, int64_t id,
+			bool with_package, struct dp_db_profile *out)
 {
 	sqlite3_stmt *st;
-	int r = begin_read(db);
+	int r = prep(db, q, &st);
 	if (r)
 		return r;
-	r = prep(db, with_package ? q_package : q_bare, &st);
-	if (r)
-		goto out;
 	if (iccid != NULL)
 		bind_str(st, 1, iccid);
 	else
@@ -1144,7 +1141,17 @@ static int profile_query(struct dp_db *db, const char *q_package, const char *q_
 	else
 		r = sql_err(db, "profile");
 	sqlite3_reset(st);
-out:
+	return r;
+}
+
+static int profile_query(struct dp_db *db, const char *q_package, const char *q_bare,
+			 const char *iccid, int64_t id, bool with_package,
+			 struct dp_db_profile *out)
+{
+	int r = begin_read(db);
+	if (r)
+		return r;
+	r = profile_read(db, with_package ? q_package : q_bare, iccid, id, with_package, out);
 	return end(db, r);
 }
 
@@ -1617,11 +1624,13 @@ out:
 	return end(db, r); /* does not wait: begin_unsynced */
 }
 
-/* The session columns, with column 18 the BPP or NULL (see PROFILE_COLS_WITH). */
+/* The session columns, with column 18 the BPP or NULL (see PROFILE_COLS_WITH) and column 20
+ * the ICCID of the session's profile. */
 #define SESSION_COLS_WITH(bpp) \
 	"tid, stage, created_at, expires_at, smdp_address, server_challenge, euicc_challenge, " \
 	"ci_ski, eid, euicc_cert, eum_cert, order_id, profile_id, cc_required, smdp_signed2, " \
-	"smdp_signature2, otpk_euicc, otsk_dp, " bpp ", end_reason"
+	"smdp_signature2, otpk_euicc, otsk_dp, " bpp ", end_reason, " \
+	"(SELECT iccid FROM profiles WHERE profiles.id = sessions.profile_id)"
 #define SESSION_COLS \
 	SESSION_COLS_WITH("(SELECT bpp FROM session_bpps WHERE session_bpps.tid = sessions.tid)")
 
@@ -1643,6 +1652,7 @@ static int read_session(sqlite3_stmt *st, bool with_blobs, struct dp_db_session 
 	s->profile_id = sqlite3_column_int64(st, 12);
 	s->cc_required = sqlite3_column_int(st, 13) != 0;
 	col_text(st, 19, s->end, sizeof(s->end));
+	col_text(st, 20, s->profile_iccid, sizeof(s->profile_iccid));
 	size_t n = 0;
 	if (r == DP_OK)
 		r = col_fixed(st, 16, s->otpk_euicc, sizeof(s->otpk_euicc), &n);
@@ -1727,8 +1737,10 @@ static int session_stage(struct dp_db *db, const uint8_t *tid, size_t tid_len,
 	return r;
 }
 
-int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t now)
+int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t now,
+			       struct dp_db_profile *profile)
 {
+	static const char q_bound[] = "SELECT " PROFILE_COLS_NO_PACKAGE " FROM profiles WHERE id = ?1";
 	static const char q_order[] =
 		"SELECT profile_id, pool, profile_type, attempts, max_attempts, closed"
 		" FROM orders WHERE id = ?1";
@@ -1858,6 +1870,8 @@ int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t
 	r = step_done(db, st, "session");
 	if (r == DP_OK)
 		s->profile_id = profile_id;
+	if (r == DP_OK && profile != NULL)
+		r = profile_read(db, q_bound, NULL, profile_id, false, profile);
 out:
 	return end(db, r);
 }

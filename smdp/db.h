@@ -232,6 +232,7 @@ struct dp_db_session {
 	char eid[DP_DB_EID_LEN + 1];
 	struct dp_buf euicc_cert, eum_cert;
 	int64_t order_id, profile_id;
+	char profile_iccid[DP_DB_ICCID_MAX + 1]; /* read with the session ("" without one) */
 	bool cc_required;
 	struct dp_buf smdp_signed2;    /* 30 ... */
 	uint8_t smdp_signature2[67];   /* 5F37 40 r||s */
@@ -264,8 +265,10 @@ int dp_db_session_get_without_bpp(struct dp_db *db, const uint8_t *tid, size_t t
  * Released or Downloaded and unbound or bound to this EID (else DP_ERR_DB_CONFLICT).
  * Binds the profile to s->eid and stores eid, certificates, order, profile, cc_required,
  * smdp_signed2 and smdp_signature2 of s; stage AUTHENTICATED. s->profile_id receives the
- * profile's id. */
-int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t now) DP_WUR;
+ * profile's id and profile (may be NULL) its row without the package, read in the same
+ * transaction. */
+int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t now,
+			       struct dp_db_profile *profile) DP_WUR;
 /* getBoundProfilePackage's result: stores otPK.EUICC and the BPP of s, moves the
  * profile to Downloaded; stage BOUND. */
 int dp_db_session_bind(struct dp_db *db, const struct dp_db_session *s) DP_WUR;

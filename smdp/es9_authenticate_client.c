@@ -332,7 +332,7 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 		goto out;
 
 	/* bind (one transaction: attempts, pool claim, profile bound to this EID) */
-	r = dp_db_session_authenticate(smdp->db, &s, time(NULL));
+	r = dp_db_session_authenticate(smdp->db, &s, time(NULL), &p);
 	if (r == DP_ERR_NOT_FOUND && o.pool) {
 		r = dp_es9_refuse(&rp, DP_ES9_NO_ELIGIBLE_PROFILE, "%s", dp_err_detail());
 		goto out;
@@ -349,9 +349,6 @@ int dp_es9_authenticate_client(void *ctx, const struct dp_http_request *hreq,
 		r = dp_es9_refuse(&rp, DP_ES9_EID_OTHER_BOUND, "%s", dp_err_detail());
 		goto out;
 	}
-	if (r)
-		goto out;
-	r = dp_db_profile_get_by_id(smdp->db, s.profile_id, false, &p);
 	if (r)
 		goto out;
 	r = eligible(&rp, a.tree, &p);

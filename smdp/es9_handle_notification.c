@@ -132,14 +132,7 @@ static int install_result(struct dp_smdp *smdp, struct dp_es9_reply *rp, const s
 		goto out;
 	/* the result must be about the profile this session bound */
 	if (m.iccid[0] != '\0' && s.profile_id != 0) {
-		struct dp_db_profile bound;
-		dp_db_profile_init(&bound);
-		r = dp_db_profile_get_by_id(smdp->db, s.profile_id, false, &bound);
-		bool same = r == DP_OK && strcmp(bound.iccid, m.iccid) == 0;
-		dp_db_profile_deinit(&bound);
-		if (r)
-			goto out;
-		if (!same) {
+		if (strcmp(s.profile_iccid, m.iccid) != 0) {
 			r = dp_es9_refuse(rp, DP_ES9_INVALID_INPUT,
 					  "the PIR names ICCID %s, not the session's profile", m.iccid);
 			goto out;

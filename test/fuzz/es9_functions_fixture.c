@@ -177,7 +177,7 @@ static int add_sessions(struct es9f *f, const int64_t order_id[ES9F_SESSIONS])
 			memcpy(s.smdp_signature2, es9f_smdp_signature2, sizeof(s.smdp_signature2));
 			s.order_id = order_id[i];
 			if (r == DP_OK)
-				r = dp_db_session_authenticate(f->smdp.db, &s, time(NULL));
+				r = dp_db_session_authenticate(f->smdp.db, &s, time(NULL), NULL);
 		}
 		if (r == DP_OK && i == ES9F_BOUND) {
 			static const uint8_t bpp[] = {0xBF, 0x36, 0x00};

@@ -302,7 +302,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_limit), cmocka_unit_test(buf_growth), cmocka_unit_test(read_file), cmocka_unit_test(cursor),
-		cmocka_unit_test(errors), cmocka_unit_test(error_detail_alias),    cmocka_unit_test(secrets),    cmocka_unit_test(log_config), cmocka_unit_test(log_output), cmocka_unit_test(log_batch),
+		cmocka_unit_test(errors), cmocka_unit_test(error_detail_alias),    cmocka_unit_test(secrets),    cmocka_unit_test(log_config), cmocka_unit_test(log_output),
+		cmocka_unit_test(log_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,7 +140,31 @@ static int authenticate(struct fx *f, struct dp_db_session *s, int64_t order_id,
 	assert_int_equal(dp_buf_append(&s->eum_cert, "\x30\x03\x02\x01\x08", 5), 0);
 	assert_int_equal(dp_buf_append(&s->smdp_signed2, "\x30\x02\x80\x00", 4), 0);
 	memset(s->smdp_signature2, 0x37, sizeof(s->smdp_signature2));
-	return dp_db_session_authenticate(f->db, s, time(NULL));
+	/* the bound profile comes back read in the same transaction, as a later read sees it */
+	struct dp_db_profile p, again;
+	dp_db_profile_init(&p);
+	dp_db_profile_init(&again);
+	memset(p.iccid, 'x', sizeof(p.iccid) - 1);
+	int r = dp_db_session_authenticate(f->db, s, time(NULL), &p);
+	if (r == DP_OK) {
+		assert_int_equal(dp_db_profile_get_by_id(f->db, s->profile_id, false, &again), 0);
+		assert_int_equal(p.id, s->profile_id);
+		assert_string_equal(p.iccid, again.iccid);
+		assert_string_equal(p.eid, eid);
+		assert_int_equal(p.state, again.state);
+		assert_bytes_equal(p.metadata.data, p.metadata.len, again.metadata.data,
+				   again.metadata.len);
+		assert_int_equal(p.package.len, 0);
+		/* and the session read afterwards names the profile's ICCID */
+		struct dp_db_session g;
+		dp_db_session_init(&g);
+		assert_int_equal(dp_db_session_get(f->db, s->tid, s->tid_len, &g), 0);
+		assert_string_equal(g.profile_iccid, again.iccid);
+		dp_db_session_deinit(&g);
+	}
+	dp_db_profile_deinit(&p);
+	dp_db_profile_deinit(&again);
+	return r;
 }
 
 static void bind(struct fx *f, struct dp_db_session *s)
@@ -1316,6 +1340,7 @@ static void session_ended_guarded(void **state)
 	struct fx *f = *state;
 	struct dp_db_session s;
 	new_session(f, 7, time(NULL) + 300, &s);
+	assert_string_equal(s.profile_iccid, ""); /* no profile yet */
 	sqlite3 *c = NULL;
 	assert_int_equal(sqlite3_open(f->path, &c), SQLITE_OK);
 	sqlite3_busy_timeout(c, 5000);
@@ -1390,7 +1415,7 @@ static void *claim_thread(void *arg)
 		s.order_id = c->order_id;
 		int r = dp_db_session_add(db, &s);
 		if (r == DP_OK)
-			r = dp_db_session_authenticate(db, &s, time(NULL));
+			r = dp_db_session_authenticate(db, &s, time(NULL), NULL);
 		if (r == DP_OK)
 			c->got[c->n_got++] = s.profile_id;
 		else if (r != DP_ERR_NOT_FOUND)

@@ -1238,6 +1238,24 @@ static void handle_notification_malformed(void **state)
 	resign(&pir, 1, &y, NULL, 0, &x);
 	refused_as(f, NULL, m, &x, "8.8", "3.10");
 	dp_buf_deinit(&y);
+	/* signed again by the eUICC, naming another ICCID in its notificationMetadata: refused,
+	 * the result must be about the profile the session bound (the ICCID read with the
+	 * session) */
+	struct dp_tlv meta, iccid_tlv, meta2;
+	struct dp_buf m2;
+	assert_int_equal(dp_tlv_find(data0.value, data0.len, 0xBF2F, &meta), DP_OK);
+	assert_int_equal(dp_tlv_find(meta.value, meta.len, 0x5A, &iccid_tlv), DP_OK);
+	assert_int_equal(iccid_tlv.len, 10);
+	uint8_t other_iccid[10];
+	memcpy(other_iccid, iccid_tlv.value, sizeof(other_iccid));
+	other_iccid[4] ^= 0x11; /* two other digits */
+	tlv_set(&meta, 0x5A, other_iccid, sizeof(other_iccid), &m2);
+	assert_int_equal(dp_tlv_expect(m2.data, m2.len, 0xBF2F, &meta2), DP_OK);
+	tlv_set(&data0, 0xBF2F, meta2.value, meta2.len, &y);
+	resign(&pir, 1, &y, NULL, 0, &x);
+	refused_as(f, NULL, m, &x, "1.6", "2.1");
+	dp_buf_deinit(&y);
+	dp_buf_deinit(&m2);
 	/* a PIR naming a session that never authenticated: nothing to verify it with */
 	struct device early;
 	device_new(&early);
