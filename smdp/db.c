@@ -55,7 +55,8 @@ struct dp_db {
 	ino_t wal_ino;
 	char wal_path[PATH_MAX];
 	char dir_path[PATH_MAX];
-	uint64_t n_syncs, n_durable; /* dp_db_sync_stats (sync_lock) */
+	uint64_t n_syncs;            /* dp_db_sync_stats (sync_lock) */
+	_Atomic uint64_t n_durable;  /* dp_db_sync_stats; counted without sync_lock */
 	/* Deferred durability (dp_db_when_durable): tickets waiting for a sync, settled by
 	 * one sync thread, started at the first ticket that has to wait. */
 	struct durable_waiter *waiters; /* (sync_lock) */
@@ -645,11 +646,8 @@ static int end(struct dp_db *db, int r)
 			if (r == DP_OK)
 				r = r2;
 		}
-		if (durable_write) {
-			pthread_mutex_lock(&db->sync_lock);
-			db->n_durable++;
-			pthread_mutex_unlock(&db->sync_lock);
-		}
+		if (durable_write)
+			atomic_fetch_add(&db->n_durable, 1);
 	}
 	return r;
 }
@@ -967,7 +965,7 @@ int dp_db_set_synchronous(struct dp_db *db, bool full)
 void dp_db_sync_stats(struct dp_db *db, uint64_t *durable_commits, uint64_t *syncs)
 {
 	pthread_mutex_lock(&db->sync_lock);
-	*durable_commits = db->n_durable;
+	*durable_commits = atomic_load(&db->n_durable);
 	*syncs = db->n_syncs;
 	pthread_mutex_unlock(&db->sync_lock);
 }
