@@ -1162,12 +1162,16 @@ int dp_db_profile_get(struct dp_db *db, const char *iccid, bool with_package,
 	return profile_query(db, q, q_bare, iccid, 0, with_package, out);
 }
 
+/* A profile by id without its package: one string, so one cached statement (prep() keys
+ * its cache by the SQL's address), for dp_db_profile_get_by_id and authenticateClient. */
+static const char sql_profile_by_id_bare[] =
+	"SELECT " PROFILE_COLS_NO_PACKAGE " FROM profiles WHERE id = ?1";
+
 int dp_db_profile_get_by_id(struct dp_db *db, int64_t id, bool with_package,
 			    struct dp_db_profile *out)
 {
 	static const char q[] = "SELECT " PROFILE_COLS " FROM profiles WHERE id = ?1";
-	static const char q_bare[] = "SELECT " PROFILE_COLS_NO_PACKAGE " FROM profiles WHERE id = ?1";
-	return profile_query(db, q, q_bare, NULL, id, with_package, out);
+	return profile_query(db, q, sql_profile_by_id_bare, NULL, id, with_package, out);
 }
 
 int dp_db_profile_list(struct dp_db *db, const struct dp_db_profile_filter *f,
@@ -1738,7 +1742,6 @@ static int session_stage(struct dp_db *db, const uint8_t *tid, size_t tid_len,
 int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t now,
 			       struct dp_db_profile *profile)
 {
-	static const char q_bound[] = "SELECT " PROFILE_COLS_NO_PACKAGE " FROM profiles WHERE id = ?1";
 	static const char q_order[] =
 		"SELECT profile_id, pool, profile_type, attempts, max_attempts, closed"
 		" FROM orders WHERE id = ?1";
@@ -1869,7 +1872,7 @@ int dp_db_session_authenticate(struct dp_db *db, struct dp_db_session *s, time_t
 	if (r == DP_OK)
 		s->profile_id = profile_id;
 	if (r == DP_OK && profile != NULL)
-		r = profile_read(db, q_bound, NULL, profile_id, false, profile);
+		r = profile_read(db, sql_profile_by_id_bare, NULL, profile_id, false, profile);
 out:
 	return end(db, r);
 }
